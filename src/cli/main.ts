@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// veritrain command line. Every command accepts --json and then prints exactly one JSON object as
+// the last line of stdout; human output (progress, plots) goes to stderr or precedes it.
+import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { VeritrainError, InputError } from '../errors.ts';
+import { setBackend, getBackend } from '../engine/kernels/current.ts';
+import { createWasmBackend } from '../engine/kernels/wasm/index.ts';
+import { cmdTrain, cmdReplay, cmdEval } from './train.ts';
+import { cmdDemo } from './demo.ts';
+
+const USAGE = `veritrain — verifiable, bit-reproducible ML training
+
+Usage:
+  veritrain train <spec.json> [--workers N] [--steps N] [--out DIR] [--json] [--quiet]
+  veritrain replay <spec.json> --from <checkpoint> --steps N [--workers N] [--json]
+  veritrain eval <spec.json> <checkpoint> [--json]
+  veritrain demo [--steps N] [--workers N] [--json]
+
+Options:
+  --workers N   threads for the matmul kernels (results are identical for any N)
+  --steps N     train to N steps in total (train), or replay N steps (replay)
+  --out DIR     run directory; a run found there is resumed (default runs/<spec name>)
+  --json        print one JSON object as the last line of stdout
+  --quiet       no progress bar
+`;
+
+export interface CliContext {
+  json: boolean;
+  quiet: boolean;
+  workers: number;
+  out?: string;
+  steps?: number;
+  from?: string;
+  positionals: string[];
+  /** Human-readable output (to stdout without --json, to stderr with it). */
+  say: (s: string) => void;
+}
+
+function intOption(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InputError(`--${name} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+        workers: { type: 'string' },
+        steps: { type: 'string' },
+        out: { type: 'string' },
+        from: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [cmd, ...rest] = positionals;
+  const json = values.json ?? false;
+  if (values.help || !cmd) {
+    process.stdout.write(USAGE);
+    return cmd || values.help ? 0 : 2;
+  }
+  const ctx: CliContext = {
+    json,
+    quiet: values.quiet ?? false,
+    workers: 1,
+    out: values.out === undefined ? undefined : resolve(values.out),
+    from: values.from === undefined ? undefined : resolve(values.from),
+    positionals: rest,
+    say: (s) => (json ? process.stderr : process.stdout).write(s + '\n'),
+  };
+  try {
+    ctx.steps = intOption('steps', values.steps);
+    const workers = intOption('workers', values.workers) ?? Math.min(2, availableParallelism());
+    if (workers < 1 || workers > 64) throw new InputError(`--workers must be 1..64, got ${workers}`);
+    ctx.workers = workers;
+    setBackend(await createWasmBackend({ threads: workers }));
+    let result: Record<string, unknown>;
+    switch (cmd) {
+      case 'train': result = await cmdTrain(ctx); break;
+      case 'replay': result = await cmdReplay(ctx); break;
+      case 'eval': result = await cmdEval(ctx); break;
+      case 'demo': result = await cmdDemo(ctx); break;
+      default:
+        throw new InputError(`unknown command "${cmd}"`, { hint: 'run veritrain --help' });
+    }
+    if (json) process.stdout.write(JSON.stringify(result) + '\n');
+    return 0;
+  } catch (e) {
+    const err = e instanceof VeritrainError
+      ? { name: e.name, message: e.shortMessage, details: e.details, hint: e.hint }
+      : { name: 'InternalError', message: (e as Error)?.message ?? String(e) };
+    process.stderr.write(`\nerror: ${e instanceof VeritrainError ? e.message : (e as Error)?.stack ?? e}\n`);
+    if (json) process.stdout.write(JSON.stringify({ error: err }) + '\n');
+    return 1;
+  } finally {
+    await getBackend().close?.();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,132 @@
+// Composites: every function here is a fixed composition of the primitives in ops.ts, so its
+// scalar program is the concatenation of theirs and its gradient comes from autograd.
+import { ShapeError } from '../errors.ts';
+import {
+  add, div, exp, gather, log, matmul, max, maximum, mul, neg, permute, reshape, slice, sqrt, sub, sum,
+  tanh, conv2d as conv2dPrim,
+} from './ops.ts';
+import { uniforms, type RngStream } from './rng.ts';
+import { Tensor } from './tensor.ts';
+
+export { conv2dPrim as conv2d };
+
+export const relu = (x: Tensor): Tensor => maximum(x, 0);
+
+/** sigmoid(x) = 1 / (1 + exp(-x)); saturates to exactly 0 and 1. */
+export const sigmoid = (x: Tensor): Tensor => div(1, add(1, exp(neg(x))));
+
+export { tanh };
+
+/** GELU, tanh form (GPT-2): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Constants are binary32. */
+export function gelu(x: Tensor): Tensor {
+  const x3 = mul(mul(x, x), x);
+  const inner = mul(add(x, mul(x3, 0.044715)), 0.7978845834732056);
+  return mul(mul(x, 0.5), add(tanh(inner), 1));
+}
+
+/** softmax along an axis: e = exp(x - max(x)), e / sum(e). The max is a constant (no gradient). */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const e = exp(sub(x, max(x.detach(), axis, true)));
+  return div(e, sum(e, axis, true));
+}
+
+/** log-softmax along an axis: z - log(sum(exp(z))) with z = x - max(x). */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const z = sub(x, max(x.detach(), axis, true));
+  return sub(z, log(sum(exp(z), axis, true)));
+}
+
+/** Mean cross-entropy of logits [N, C] against integer labels: -sum(onehot · logSoftmax) / N. */
+export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
+  if (logits.rank !== 2 || logits.shape[0] !== labels.length) {
+    throw new ShapeError(`crossEntropy needs logits [N, C] and N labels, got [${logits.shape}] and ${labels.length}`);
+  }
+  const [N, C] = logits.shape;
+  const onehot = new Float32Array(N * C);
+  for (let i = 0; i < N; i++) {
+    const l = labels[i];
+    if (!(l >= 0 && l < C)) throw new ShapeError(`label ${l} at row ${i} out of range [0, ${C})`);
+    onehot[i * C + l] = 1;
+  }
+  const picked = sum(mul(logSoftmax(logits, 1), new Tensor(onehot, [N, C])));
+  return div(neg(picked), N);
+}
+
+export function mean(x: Tensor, axis?: number, keepDims = false): Tensor {
+  if (axis === undefined) return div(sum(x), x.size);
+  const n = x.shape[axis < 0 ? axis + x.rank : axis];
+  return div(sum(x, axis, keepDims), n);
+}
+
+/** Layer norm over the last axis: (x - mean) / sqrt(var + eps) · gamma + beta (biased variance). */
+export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+  const xc = sub(x, mean(x, -1, true));
+  const v = mean(mul(xc, xc), -1, true);
+  return add(mul(div(xc, sqrt(add(v, eps))), gamma), beta);
+}
+
+/** y = x·W + b with W [in, out]. */
+export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  const y = matmul(x, w);
+  return b ? add(y, b) : y;
+}
+
+/**
+ * Inverted dropout: keep where u >= p (u uniform from the stream at `offset`), scale by 1/(1-p).
+ * The mask is a pure function of (stream, offset), so replay gets the same mask.
+ */
+export function dropout(x: Tensor, p: number, stream: RngStream, offset: number): Tensor {
+  if (p <= 0) return x;
+  const u = uniforms(stream, offset, x.size);
+  const scale = Math.fround(1 / Math.fround(1 - p));
+  const m = new Float32Array(x.size);
+  for (let i = 0; i < m.length; i++) m[i] = u[i] >= p ? scale : 0;
+  return mul(x, new Tensor(m, x.shape));
+}
+
+export function embedding(table: Tensor, ids: Int32Array, shape: readonly number[]): Tensor {
+  return gather(table, ids, shape);
+}
+
+/** 2×2 max pooling with stride 2 on [N, C, H, W] (H, W even). */
+export function maxPool2x2(x: Tensor): Tensor {
+  const [N, C, H, W] = x.shape;
+  if (x.rank !== 4 || H % 2 || W % 2) throw new ShapeError(`maxPool2x2 needs [N, C, even H, even W], got [${x.shape}]`);
+  const r = permute(reshape(x, [N, C, H / 2, 2, W / 2, 2]), [0, 1, 2, 4, 3, 5]);
+  return max(reshape(r, [N, C, H / 2, W / 2, 4]), -1);
+}
+
+const causalMasks = new Map<number, Tensor>();
+
+/** [T, T] additive mask: 0 on and below the diagonal, -1e30 above (finite, so exp gives exactly 0). */
+function causalMask(T: number): Tensor {
+  let m = causalMasks.get(T);
+  if (!m) {
+    const d = new Float32Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) d[i * T + j] = -1e30;
+    m = new Tensor(d, [T, T]);
+    causalMasks.set(T, m);
+  }
+  return m;
+}
+
+export interface AttentionParams {
+  wqkv: Tensor; // [D, 3D]
+  bqkv: Tensor; // [3D]
+  wo: Tensor; // [D, D]
+  bo: Tensor; // [D]
+}
+
+/** Multi-head causal self-attention on x [B, T, D]. */
+export function causalSelfAttention(x: Tensor, p: AttentionParams, heads: number): Tensor {
+  const [B, T, D] = x.shape;
+  if (D % heads) throw new ShapeError(`model width ${D} not divisible by ${heads} heads`);
+  const dh = D / heads;
+  const qkv = permute(reshape(linear(x, p.wqkv, p.bqkv), [B, T, 3, heads, dh]), [2, 0, 3, 1, 4]);
+  const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [B, heads, T, dh]);
+  const q = part(0), k = part(1), v = part(2);
+  const scale = Math.fround(1 / Math.sqrt(dh));
+  const att = softmax(add(mul(matmul(q, k, { transB: true }), scale), causalMask(T)), -1);
+  const y = reshape(permute(matmul(att, v), [0, 2, 1, 3]), [B, T, D]);
+  return linear(y, p.wo, p.bo);
+}

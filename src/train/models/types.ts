@@ -1,0 +1,23 @@
+import type { Tensor } from '../../engine/tensor.ts';
+
+/** What the training loop feeds a model at one step. */
+export type Batch =
+  | { kind: 'classification'; x: Float32Array; y: Int32Array; batchSize: number }
+  | { kind: 'text'; x: Int32Array; y: Int32Array; batchSize: number; context: number };
+
+export interface ForwardContext {
+  training: boolean;
+  /** Step number: dropout masks are a pure function of (seed, step, call order). */
+  step: number;
+}
+
+export interface Model {
+  /** Parameters sorted by name (the canonical order for optimizers, clipping and hashing). */
+  readonly params: Tensor[];
+  /** Logits: [B, classes] for classification, [B*T, vocab] for text. */
+  logits(batch: Batch, ctx: ForwardContext): Tensor;
+}
+
+export function sortByName(ps: Tensor[]): Tensor[] {
+  return [...ps].sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0));
+}

@@ -1,0 +1,161 @@
+// Optimizers, gradient clipping and the learning-rate schedule. Every update is a per-element
+// scalar program in binary32 (written beside each), applied in place to the parameters.
+import type { Tensor } from '../engine/tensor.ts';
+
+const f = Math.fround;
+
+export type OptimizerConfig =
+  | { type: 'sgd'; lr: number; momentum: number; weightDecay: number }
+  | { type: 'adamw'; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number };
+
+export interface ScheduleConfig {
+  warmupSteps: number;
+  decay: 'none' | 'cosine';
+  minLrRatio: number;
+}
+
+/** Optimizer state: named buffers (checkpointed as tensors) and a step counter. */
+export interface OptimizerState {
+  t: number;
+  buffers: Record<string, Float32Array>;
+}
+
+export interface Optimizer {
+  readonly state: OptimizerState;
+  step(params: Tensor[], lr: number): void;
+}
+
+export function createOptimizer(cfg: OptimizerConfig, params: Tensor[]): Optimizer {
+  const buffers: Record<string, Float32Array> = {};
+  const names = cfg.type === 'sgd' ? ['momentum'] : ['m', 'v'];
+  for (const p of params) for (const n of names) buffers[`optim.${n}.${p.name}`] = new Float32Array(p.size);
+  const state: OptimizerState = { t: 0, buffers };
+  return cfg.type === 'sgd' ? sgd(cfg, state) : adamw(cfg, state);
+}
+
+/**
+ * SGD with momentum (PyTorch form, no dampening). Per element:
+ *   g = f32(g + f32(wd·p))            (if wd > 0)
+ *   buf = f32(f32(mu·buf) + g)         (buf = g at t = 0)
+ *   p = f32(p - f32(lr·buf))
+ */
+function sgd(cfg: Extract<OptimizerConfig, { type: 'sgd' }>, state: OptimizerState): Optimizer {
+  const mu = f(cfg.momentum), wd = f(cfg.weightDecay);
+  return {
+    state,
+    step(params, lrIn) {
+      const lr = f(lrIn);
+      const first = state.t === 0;
+      for (const p of params) {
+        const g = p.grad!.data, w = p.data, buf = state.buffers[`optim.momentum.${p.name}`];
+        for (let i = 0; i < w.length; i++) {
+          let gi = g[i];
+          if (wd !== 0) gi = f(gi + f(wd * w[i]));
+          const b = first ? gi : f(f(mu * buf[i]) + gi);
+          buf[i] = b;
+          w[i] = w[i] - f(lr * b);
+        }
+      }
+      state.t++;
+    },
+  };
+}
+
+/**
+ * AdamW (decoupled weight decay, PyTorch's update order). With t counted from 1 and
+ * b1t = b1^t by repeated binary32 multiplication (no pow):
+ *   p = f32(p - f32(f32(lr·wd)·p))                              (if wd > 0)
+ *   m = f32(f32(b1·m) + f32((1-b1)·g))
+ *   v = f32(f32(b2·v) + f32(f32((1-b2)·g)·g))
+ *   denom = f32(f32(f32(sqrt(v)) / f32(sqrt(1-b2t))) + eps)
+ *   p = f32(p - f32(f32(lr / (1-b1t)) · f32(m / denom)))
+ */
+function adamw(cfg: Extract<OptimizerConfig, { type: 'adamw' }>, state: OptimizerState): Optimizer {
+  const b1 = f(cfg.beta1), b2 = f(cfg.beta2), eps = f(cfg.eps), wd = f(cfg.weightDecay);
+  const c1 = f(1 - b1), c2 = f(1 - b2);
+  return {
+    state,
+    step(params, lrIn) {
+      const lr = f(lrIn);
+      const t = state.t + 1;
+      let b1t = 1, b2t = 1;
+      for (let k = 0; k < t; k++) {
+        b1t = f(b1t * b1);
+        b2t = f(b2t * b2);
+      }
+      const stepSize = f(lr / f(1 - b1t));
+      const sbc2 = f(Math.sqrt(f(1 - b2t)));
+      const decay = f(lr * wd);
+      for (const p of params) {
+        const g = p.grad!.data, w = p.data;
+        const m = state.buffers[`optim.m.${p.name}`], v = state.buffers[`optim.v.${p.name}`];
+        for (let i = 0; i < w.length; i++) {
+          const gi = g[i];
+          if (wd !== 0) w[i] = w[i] - f(decay * w[i]);
+          const mi = f(f(b1 * m[i]) + f(c1 * gi));
+          const vi = f(f(b2 * v[i]) + f(f(c2 * gi) * gi));
+          m[i] = mi;
+          v[i] = vi;
+          const denom = f(f(f(Math.sqrt(vi)) / sbc2) + eps);
+          w[i] = w[i] - f(stepSize * f(mi / denom));
+        }
+      }
+      state.t = t;
+    },
+  };
+}
+
+/**
+ * Global-norm clipping (PyTorch's clip_grad_norm_): norm = sqrt(sum of g² over parameters in
+ * name order, elements ascending, one binary32 accumulator); when norm > maxNorm every gradient
+ * is multiplied by f32(maxNorm / f32(norm + 1e-6)). Returns the norm before clipping.
+ */
+export function clipGradNorm(params: Tensor[], maxNorm: number): number {
+  let acc = 0;
+  for (const p of params) {
+    const g = p.grad!.data;
+    for (let i = 0; i < g.length; i++) acc = f(acc + f(g[i] * g[i]));
+  }
+  const norm = f(Math.sqrt(acc));
+  if (norm > maxNorm) {
+    const scale = f(f(maxNorm) / f(norm + f(1e-6)));
+    for (const p of params) {
+      const g = p.grad!.data;
+      for (let i = 0; i < g.length; i++) g[i] = g[i] * scale;
+    }
+  }
+  return norm;
+}
+
+/**
+ * Learning rate at `step` (0-based): linear warmup lr·(step+1)/warmup, then constant or cosine
+ * decay to lr·minLrRatio over the remaining steps. binary32 throughout; the cosine is cosPi below.
+ */
+export function learningRate(base: number, s: ScheduleConfig, step: number, totalSteps: number): number {
+  const lr = f(base);
+  if (step < s.warmupSteps) return f(f(lr * (step + 1)) / s.warmupSteps);
+  if (s.decay === 'none') return lr;
+  const span = Math.max(1, totalSteps - s.warmupSteps);
+  const progress = f(Math.min(step - s.warmupSteps, span) / span);
+  const minLr = f(lr * f(s.minLrRatio));
+  // minLr + (lr - minLr) · (1 + cos(π·progress)) / 2
+  return f(minLr + f(f(lr - minLr) * f(f(1 + cosPi(progress)) * 0.5)));
+}
+
+/**
+ * cos(π·x) for x in [0, 1] from + - * / only: reflect to [0, 1/2], then the Taylor series of
+ * cos(π·y) up to y^12 (error < 1e-7 on [0, 1/2]) evaluated by Horner in binary32.
+ */
+const COS_PI = [1, -4.934802200544679, 4.058712126416768, -1.3352627688545893, 0.2353306303588932,
+  -0.02580689139001406, 0.0019295743094039231].map(f);
+
+export function cosPi(x: number): number {
+  const flip = x > 0.5;
+  const y = flip ? f(1 - x) : f(x);
+  const z = f(y * y);
+  // Coefficients of cos(πy) = Σ (-1)^k π^(2k) y^(2k) / (2k)!, rounded to binary32.
+  const C = COS_PI;
+  let r = C[6];
+  for (let k = 5; k >= 0; k--) r = f(f(r * z) + C[k]);
+  return flip ? -r : r;
+}
