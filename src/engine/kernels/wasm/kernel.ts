@@ -1,0 +1,237 @@
+// The WASM matmul without threads: load the kernel, lay out its memory, split a call into work
+// for threads, run one thread's share. Browser-safe: no Node APIs here (the thread pool, which
+// needs worker_threads in Node, lives in pool.ts and plugs in through `Dispatch`).
+//
+// Memory (one WebAssembly.Memory, shared between all threads):
+//   [0, CTL_BYTES)        control block: thread signalling and the job descriptor (Int32 words)
+//   A, B                  the operands, copied in by the calling thread
+//   C                     the dense output, batch x M x N, copied out at the end
+//   scratch x threads     per thread: packed A rows, an edge tile, one group of packed B panels
+// Every output element is computed by exactly one thread with the canonical k-loop, so the bits
+// do not depend on the thread count or the split (see matmul.wat.ts).
+import type { MatmulParams } from '../backend.ts';
+import { ShapeError, VeritrainError } from '../../../errors.ts';
+import { MATMUL_WASM_BASE64 } from './matmul.wasm.ts';
+import { WebAssemblyApi, type WasmMemory, type WasmModule } from './wasm-api.ts';
+
+export type GemmFn = (
+  a: number, b: number, c: number, M: number, K: number, N: number, flags: number,
+  i0: number, i1: number, j0: number, j1: number, group: number, scratch: number,
+) => void;
+
+// Control block words (Int32 indices).
+export const CTL = {
+  READY: 0, // workers that have started
+  DONE: 1, // workers that finished the current job
+  ERROR: 2, // 1 when a worker failed; message bytes at MSG
+  QUIT: 3,
+  JOB: 8, // job descriptor: JOB_FIELDS words
+  MSG: 64, // error message: length word, then UTF-8 bytes
+  GEN: 512, // one generation word per worker, 16 words (a cache line) apart
+} as const;
+export const MSG_BYTES = 1024;
+export const MAX_THREADS = 64;
+export const CTL_BYTES = 65536;
+const PAGE = 65536;
+
+const JOB_FIELDS = ['batch', 'M', 'K', 'N', 'flags', 'a', 'b', 'c', 'aStride', 'bStride', 'group', 'threads', 'byRows', 'scratch', 'scratchBytes'] as const;
+/** One matmul call as the threads see it. Pointers and strides are in bytes. */
+export type Job = Record<(typeof JOB_FIELDS)[number], number>;
+
+export function genIndex(thread: number): number {
+  return CTL.GEN + 16 * thread;
+}
+
+export function writeJob(ctl: Int32Array, job: Job): void {
+  JOB_FIELDS.forEach((f, i) => { ctl[CTL.JOB + i] = job[f]; });
+}
+
+export function readJob(ctl: Int32Array): Job {
+  const job = {} as Job;
+  JOB_FIELDS.forEach((f, i) => { job[f] = ctl[CTL.JOB + i] >>> 0; });
+  return job;
+}
+
+/** The kernel bytes (committed base64, see build.ts). */
+export function kernelBytes(): Uint8Array {
+  const s = atob(MATMUL_WASM_BASE64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** Compiles the kernel synchronously (it is ~4 KB, below browsers' limit for sync compiles). */
+export function compileKernel(): WasmModule {
+  return new WebAssemblyApi.Module(kernelBytes());
+}
+
+/** The shared memory the kernel imports. maxMiB bounds what one call can use (at most 4096). */
+export function createKernelMemory(maxMiB = 4096): WasmMemory {
+  const maximum = Math.min(65536, Math.max(2, Math.ceil((maxMiB * 1048576) / PAGE)));
+  return new WebAssemblyApi.Memory({ initial: 2, maximum, shared: true });
+}
+
+export function instantiateKernel(module: WasmModule, memory: WasmMemory): GemmFn {
+  const inst = new WebAssemblyApi.Instance(module, { env: { memory } });
+  return inst.exports.gemm as GemmFn;
+}
+
+/**
+ * One thread's share of a job. Work is cut into units of output columns (8-wide panels) or, when
+ * the columns are too few to share, of output rows (4-row blocks); units of all batches are laid
+ * end to end and thread t of T takes the t-th contiguous slice. Only outputs are split, never k.
+ */
+export function runShare(gemm: GemmFn, job: Job, t: number): void {
+  const { batch, M, K, N, flags, group, threads: T } = job;
+  const step = job.byRows ? 4 : 8;
+  const perBatch = Math.ceil((job.byRows ? M : N) / step);
+  const total = batch * perBatch;
+  const u1 = Math.floor(((t + 1) * total) / T);
+  const scratch = job.scratch + t * job.scratchBytes;
+  for (let u = Math.floor((t * total) / T); u < u1; ) {
+    const bi = Math.floor(u / perBatch);
+    const lo = u - bi * perBatch;
+    const hi = Math.min(perBatch, lo + (u1 - u));
+    const a = job.a + bi * job.aStride, b = job.b + bi * job.bStride, c = job.c + bi * M * N * 4;
+    if (job.byRows) gemm(a, b, c, M, K, N, flags, lo * 4, Math.min(hi * 4, M), 0, N, group, scratch);
+    else gemm(a, b, c, M, K, N, flags, 0, M, lo * 8, Math.min(hi * 8, N), group, scratch);
+    u += hi - lo;
+  }
+}
+
+/**
+ * Runs `local` (thread 0's share) on the calling thread while threads 1..T-1 run theirs, and
+ * returns when all are done. The job is already in the control block.
+ */
+export type Dispatch = (threads: number, local: () => void) => void;
+
+/** Tuning knobs. They change speed only, never results. */
+export interface KernelTuning {
+  /** Bytes of packed B worked on at a time (keep it in L2). */
+  groupBytes: number;
+  /** Below this many flops (2·batch·M·N·K) a call runs on the calling thread alone. */
+  parallelMinFlops: number;
+}
+
+export const DEFAULT_TUNING: KernelTuning = { groupBytes: 128 * 1024, parallelMinFlops: 2e6 };
+
+const align64 = (n: number): number => Math.ceil(n / 64) * 64;
+
+function checkParams(a: Float32Array, b: Float32Array, c: Float32Array, p: MatmulParams): void {
+  const ints: (keyof MatmulParams)[] = ['batch', 'M', 'K', 'N', 'aOffset', 'bOffset', 'aBatchStride', 'bBatchStride'];
+  for (const k of ints) {
+    const v = p[k] as number;
+    if (!Number.isSafeInteger(v) || v < 0) throw new ShapeError(`matmul: ${k} must be a non-negative integer, got ${v}`);
+  }
+  const { batch, M, K, N } = p;
+  if (batch === 0) return;
+  const need = (off: number, stride: number, size: number): number => off + (batch - 1) * stride + size;
+  if (need(p.aOffset, p.aBatchStride, M * K) > a.length)
+    throw new ShapeError('matmul: A is too short', { details: `batch=${batch} M=${M} K=${K} offset=${p.aOffset} stride=${p.aBatchStride}, length ${a.length}` });
+  if (need(p.bOffset, p.bBatchStride, K * N) > b.length)
+    throw new ShapeError('matmul: B is too short', { details: `batch=${batch} K=${K} N=${N} offset=${p.bOffset} stride=${p.bBatchStride}, length ${b.length}` });
+  if (batch * M * N > c.length) throw new ShapeError('matmul: C is too short', { details: `needs ${batch * M * N}, length ${c.length}` });
+}
+
+/** How one operand is copied into kernel memory: the element range, and the batch stride there. */
+function stagePlan(offset: number, stride: number, size: number, batch: number): { elems: number; stride: number; compact: boolean } {
+  if (batch === 1 || stride === 0) return { elems: size, stride: 0, compact: false };
+  if (stride > size) return { elems: batch * size, stride: size, compact: true }; // skip the gaps
+  return { elems: (batch - 1) * stride + size, stride, compact: false }; // dense or overlapping
+}
+
+function stage(dst: Float32Array, at: number, src: Float32Array, offset: number, srcStride: number, size: number, batch: number, plan: { elems: number; compact: boolean }): void {
+  if (!plan.compact) {
+    dst.set(src.subarray(offset, offset + plan.elems), at);
+    return;
+  }
+  for (let bi = 0; bi < batch; bi++) {
+    const s = offset + bi * srcStride;
+    dst.set(src.subarray(s, s + size), at + bi * size);
+  }
+}
+
+export interface MatmulRunner {
+  matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: MatmulParams): void;
+  readonly memory: WasmMemory;
+  /** Threads a call may use (1 = the calling thread only). */
+  readonly threads: number;
+}
+
+/**
+ * The synchronous matmul over kernel memory. With `dispatch` and threads > 1, large calls are
+ * shared with the pool's workers; otherwise everything runs on the calling thread.
+ */
+export function createMatmulRunner(opts: {
+  memory: WasmMemory;
+  gemm: GemmFn;
+  threads?: number;
+  dispatch?: Dispatch;
+  tuning?: Partial<KernelTuning>;
+}): MatmulRunner {
+  const { memory, gemm, dispatch } = opts;
+  const threads = dispatch ? Math.max(1, opts.threads ?? 1) : 1;
+  if (threads > MAX_THREADS) throw new ShapeError(`at most ${MAX_THREADS} threads, got ${threads}`);
+  const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
+  let f32 = new Float32Array(memory.buffer);
+  let ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
+
+  function ensureBytes(bytes: number): void {
+    const have = memory.buffer.byteLength;
+    if (bytes > have) {
+      const maxBytes = 65536 * PAGE;
+      if (bytes > maxBytes) throw new ShapeError(`matmul needs ${bytes} bytes of WASM memory, more than 4 GiB`, { hint: 'split the call into smaller matmuls' });
+      try {
+        memory.grow(Math.ceil((bytes - have) / PAGE));
+      } catch (e) {
+        throw new VeritrainError(`matmul could not grow WASM memory to ${bytes} bytes`, { cause: e, hint: 'raise maxMemoryMiB or split the call' });
+      }
+    }
+    if (f32.buffer.byteLength !== memory.buffer.byteLength) {
+      f32 = new Float32Array(memory.buffer);
+      ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
+    }
+  }
+
+  function matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: MatmulParams): void {
+    checkParams(a, b, c, p);
+    const { batch, M, K, N } = p;
+    if (batch === 0 || M === 0 || N === 0) return;
+    const flops = 2 * batch * M * N * K;
+    const panels = Math.ceil(N / 8), blocks = Math.ceil(M / 4);
+    // Columns split without repacking A per thread's rows; rows only when columns are too few.
+    const byRows = batch * panels < 4 * threads && blocks > panels ? 1 : 0;
+    const units = batch * (byRows ? blocks : panels);
+    const T = flops < tuning.parallelMinFlops ? 1 : Math.min(threads, units);
+    const group = K === 0 ? panels : Math.max(1, Math.min(panels, Math.floor(tuning.groupBytes / (32 * K))));
+    const scratchBytes = align64(16 * K * blocks) + 128 + align64(32 * K * group) + 64;
+
+    const aPlan = stagePlan(p.aOffset, p.aBatchStride, M * K, batch);
+    const bPlan = stagePlan(p.bOffset, p.bBatchStride, K * N, batch);
+    const aAt = CTL_BYTES;
+    const bAt = align64(aAt + 4 * aPlan.elems);
+    const cAt = align64(bAt + 4 * bPlan.elems);
+    const sAt = align64(cAt + 4 * batch * M * N);
+    ensureBytes(sAt + T * scratchBytes);
+    stage(f32, aAt / 4, a, p.aOffset, p.aBatchStride, M * K, batch, aPlan);
+    stage(f32, bAt / 4, b, p.bOffset, p.bBatchStride, K * N, batch, bPlan);
+
+    const job: Job = {
+      batch, M, K, N, flags: (p.transA ? 1 : 0) | (p.transB ? 2 : 0),
+      a: aAt, b: bAt, c: cAt, aStride: 4 * aPlan.stride, bStride: 4 * bPlan.stride,
+      group, threads: T, byRows, scratch: sAt, scratchBytes,
+    };
+    if (T === 1 || !dispatch) runShare(gemm, job, 0);
+    else {
+      writeJob(ctl, job);
+      dispatch(T, () => runShare(gemm, job, 0));
+    }
+    c.set(f32.subarray(cAt / 4, cAt / 4 + batch * M * N));
+  }
+
+  return {
+    matmul,
+    memory,
+    get threads() { return threads; },
+  };
+}

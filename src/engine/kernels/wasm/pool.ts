@@ -1,0 +1,140 @@
+// The Node thread pool behind the WASM matmul: worker_threads sharing the kernel's memory, driven
+// synchronously from the calling thread with Atomics (the engine is synchronous).
+//
+// Protocol, over the control block of kernel.ts:
+//   caller: writes the job, DONE = 0, bumps GEN[w] and notifies worker w for w = 1..T-1,
+//           runs share 0 itself, then waits (Atomics.wait) until DONE = T-1.
+//   worker: polls, then sleeps on GEN[w]; on a new generation runs share w, DONE += 1, notifies.
+// Atomics give the ordering: the caller's copies of A and B happen before the GEN store, and the
+// workers' writes of C before their DONE increment.
+// In a browser the same protocol runs with Web Workers; the caller must then itself be a worker,
+// since a page's main thread may not Atomics.wait.
+import { Worker } from 'node:worker_threads';
+import { VeritrainError } from '../../../errors.ts';
+import { CTL, MSG_BYTES, genIndex, type Dispatch } from './kernel.ts';
+import type { WasmMemory, WasmModule } from './wasm-api.ts';
+
+export interface ThreadPool {
+  /** Worker threads (the calling thread is not counted). */
+  readonly workers: number;
+  readonly dispatch: Dispatch;
+  /** Resolves when every worker has started. */
+  ready(): Promise<void>;
+  /** Ends the workers. The pool must not be used afterwards. */
+  close(): Promise<void>;
+}
+
+export interface PoolOptions {
+  /** Polls of its generation word a worker makes before it sleeps (speed only). */
+  spin?: number;
+  /** How long a synchronous first call waits for the workers to start. */
+  startTimeoutMs?: number;
+}
+
+const WORKER_URL = new URL('./worker.ts', import.meta.url);
+
+/**
+ * The parent's Node flags minus those for its own entry point (`--input-type`, `-e`), which make
+ * a worker fail to load; undefined (inherit, which Node filters itself) when there are none.
+ */
+function workerExecArgv(): string[] | undefined {
+  const argv = process.execArgv;
+  const entryFlag = (a: string): boolean => a.startsWith('--input-type') || ['-e', '--eval', '-p', '--print'].includes(a);
+  if (!argv.some(entryFlag)) return undefined;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i].startsWith('--input-type')) continue;
+    if (entryFlag(argv[i])) { i++; continue; } // and its script
+    out.push(argv[i]);
+  }
+  return out;
+}
+
+export function createThreadPool(module: WasmModule, memory: WasmMemory, workers: number, opts: PoolOptions = {}): ThreadPool {
+  const spin = opts.spin ?? 20000;
+  const startTimeoutMs = opts.startTimeoutMs ?? 15000;
+  const ctl = new Int32Array(memory.buffer, 0, genIndex(workers + 1));
+  let failure: Error | undefined;
+  let closed = false;
+  let started = false;
+
+  const threads: Worker[] = [];
+  for (let w = 1; w <= workers; w++) {
+    const worker = new Worker(WORKER_URL, { workerData: { module, memory, index: w, spin }, execArgv: workerExecArgv() });
+    worker.unref(); // an idle pool never keeps the process alive
+    worker.on('error', (e) => { failure ??= e; });
+    worker.on('exit', (code) => { if (!closed) failure ??= new Error(`matmul worker ${w} exited with code ${code}`); });
+    threads.push(worker);
+  }
+
+  function fail(what: string, cause?: unknown): never {
+    throw new VeritrainError(`WASM matmul thread pool: ${what}`, {
+      cause,
+      hint: 'create the backend with { threads: 1 } to run without worker threads',
+    });
+  }
+
+  function waitStartedSync(): void {
+    const deadline = Date.now() + startTimeoutMs;
+    for (let n = Atomics.load(ctl, CTL.READY); n < workers; n = Atomics.load(ctl, CTL.READY)) {
+      const left = deadline - Date.now();
+      if (left <= 0) fail(`only ${n} of ${workers} workers started within ${startTimeoutMs} ms`, failure);
+      Atomics.wait(ctl, CTL.READY, n, Math.min(left, 100));
+    }
+    started = true;
+  }
+
+  function dispatch(T: number, local: () => void): void {
+    if (closed) fail('used after close()');
+    if (failure) fail('a worker failed', failure);
+    if (T - 1 > workers) fail(`job wants ${T} threads, pool has ${workers + 1}`);
+    if (!started) waitStartedSync();
+    Atomics.store(ctl, CTL.DONE, 0);
+    for (let w = 1; w < T; w++) {
+      Atomics.add(ctl, genIndex(w), 1);
+      Atomics.notify(ctl, genIndex(w), 1);
+    }
+    let localError: unknown;
+    try {
+      local();
+    } catch (e) {
+      localError = e; // still wait: the workers are using the memory
+    }
+    for (let d = Atomics.load(ctl, CTL.DONE); d < T - 1; d = Atomics.load(ctl, CTL.DONE)) Atomics.wait(ctl, CTL.DONE, d);
+    if (Atomics.load(ctl, CTL.ERROR)) {
+      const len = ctl[CTL.MSG];
+      const msg = new TextDecoder().decode(new Uint8Array(memory.buffer, CTL.MSG * 4 + 4, Math.min(len, MSG_BYTES)).slice());
+      Atomics.store(ctl, CTL.ERROR, 0);
+      fail('a worker failed', new Error(msg));
+    }
+    if (localError !== undefined) throw localError;
+  }
+
+  async function ready(): Promise<void> {
+    // Atomics.waitAsync alone does not keep Node's event loop alive: hold the workers meanwhile.
+    for (const t of threads) t.ref();
+    try {
+      for (let n = Atomics.load(ctl, CTL.READY); n < workers; n = Atomics.load(ctl, CTL.READY)) {
+        if (failure) fail('a worker failed to start', failure);
+        const r = Atomics.waitAsync(ctl, CTL.READY, n, 50);
+        if (r.async) await r.value;
+      }
+    } finally {
+      for (const t of threads) t.unref();
+    }
+    started = true;
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    Atomics.store(ctl, CTL.QUIT, 1);
+    for (let w = 1; w <= workers; w++) {
+      Atomics.add(ctl, genIndex(w), 1);
+      Atomics.notify(ctl, genIndex(w));
+    }
+    await Promise.all(threads.map((t) => t.terminate()));
+  }
+
+  return { workers, dispatch, ready, close };
+}

@@ -1,0 +1,45 @@
+// A matmul worker thread (Node worker_threads): sleeps on its generation word, runs its share of
+// the job in the control block, counts itself done. See pool.ts for the protocol.
+import { workerData } from 'node:worker_threads';
+import { CTL, MSG_BYTES, genIndex, instantiateKernel, readJob, runShare } from './kernel.ts';
+import type { WasmMemory, WasmModule } from './wasm-api.ts';
+
+interface WorkerInit {
+  module: WasmModule;
+  memory: WasmMemory;
+  index: number; // thread number, 1..threads-1 (0 is the calling thread)
+  spin: number; // polls of the generation word before sleeping
+}
+
+const { module, memory, index, spin } = workerData as WorkerInit;
+const gemm = instantiateKernel(module, memory);
+const ctl = new Int32Array(memory.buffer, 0, CTL.GEN + 16 * 64);
+const gi = genIndex(index);
+const pause: (n?: number) => void = (Atomics as unknown as { pause?: (n?: number) => void }).pause ?? (() => {});
+
+function reportError(e: unknown): void {
+  const text = new TextEncoder().encode(`worker ${index}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`).subarray(0, MSG_BYTES - 4);
+  if (Atomics.compareExchange(ctl, CTL.ERROR, 0, 1) === 0) {
+    new Uint8Array(memory.buffer, CTL.MSG * 4 + 4, text.length).set(text);
+    ctl[CTL.MSG] = text.length;
+  }
+}
+
+let gen = Atomics.load(ctl, gi);
+Atomics.add(ctl, CTL.READY, 1);
+Atomics.notify(ctl, CTL.READY);
+for (;;) {
+  for (let s = 0; s < spin && Atomics.load(ctl, gi) === gen; s++) pause();
+  Atomics.wait(ctl, gi, gen);
+  const g = Atomics.load(ctl, gi);
+  if (g === gen) continue;
+  gen = g;
+  if (Atomics.load(ctl, CTL.QUIT)) break;
+  try {
+    runShare(gemm, readJob(ctl), index);
+  } catch (e) {
+    reportError(e);
+  }
+  Atomics.add(ctl, CTL.DONE, 1);
+  Atomics.notify(ctl, CTL.DONE);
+}
