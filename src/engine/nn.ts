@@ -12,8 +12,12 @@ export { conv2dPrim as conv2d };
 
 export const relu = (x: Tensor): Tensor => maximum(x, 0);
 
-/** sigmoid(x) = 1 / (1 + exp(-x)); saturates to exactly 0 and 1. */
-export const sigmoid = (x: Tensor): Tensor => div(1, add(1, exp(neg(x))));
+/**
+ * sigmoid(x) = 1 / (1 + exp(-max(x, -88))); saturates to exactly 1 above and to ~6e-39 below.
+ * The clamp keeps exp finite (expf overflows past 88.72): without it the backward pass computes
+ * (-0)·Inf = NaN for x < -88.7, and withFiniteChecks rejects the forward pass.
+ */
+export const sigmoid = (x: Tensor): Tensor => div(1, add(1, exp(neg(maximum(x, -88)))));
 
 export { tanh };
 

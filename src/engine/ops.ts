@@ -339,7 +339,12 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     let ga: Tensor | null = null, gb: Tensor | null = null;
     if (a.requiresGrad) {
       // C = op(A)·op(B): dop(A) = dC·op(B)ᵀ; dA is that, transposed back where transA.
-      ga = transA ? matmul(bd, g, { transA: transB, transB: true }) : matmul(g, bd, { transB: !transB });
+      // (transA with a shared b only gets here with a batch of one: drop and restore that axis.)
+      ga = !transA
+        ? matmul(g, bd, { transB: !transB })
+        : bBatch.length === 0 && aBatch.length > 0
+          ? reshape(matmul(bd, reshape(g, [M, N]), { transA: transB, transB: true }), a.shape)
+          : matmul(bd, g, { transA: transB, transB: true });
     }
     if (b.requiresGrad) {
       if (bBatch.length === 0) {

@@ -120,7 +120,9 @@ export class Tensor {
       const g = grads.get(t);
       if (!g) continue;
       if (!t.gradFn) {
-        if (t.requiresGrad) t.grad = t.grad ? addInto(t.grad, g) : g;
+        // A leaf gets its own buffer: `g` may be shared (add passes one gradient to both inputs,
+        // reshape shares data) and optimizers/clipping update .grad in place.
+        if (t.requiresGrad) t.grad = t.grad ? addInto(t.grad, g) : new Tensor(g.data.slice(), t.shape);
         continue;
       }
       const ins = t.gradFn.inputs;
