@@ -1,6 +1,7 @@
 // Counter-based randomness (Philox4x32-10, Salmon et al., SC'11): every random number is a pure
 // function of (job seed, stream name, index). Nothing reads the clock or Math.random.
 import { sha256, utf8 } from './hash.ts';
+import { cos2pif, logf } from './math.ts';
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -112,4 +113,21 @@ export function permutation(s: RngStream, n: number): Uint32Array {
     const t = p[i]; p[i] = p[j]; p[j] = t;
   }
   return p;
+}
+
+/**
+ * Standard normal binary32 values, Box–Muller from uniforms at indices 2i and 2i+1 of the stream:
+ *   u1 = f32(1 - U[2i]) in (0, 1]   (never 0, so the log is finite)
+ *   r  = f32(sqrt(f32(-2 · logf(u1))))
+ *   z  = f32(r · cos2pif(U[2i+1]))
+ * built only from math.ts programs and judged ops.
+ */
+export function normals(s: RngStream, start: number, n: number, out = new Float32Array(n)): Float32Array {
+  const u = uniforms(s, 2 * start, 2 * n);
+  for (let i = 0; i < n; i++) {
+    const u1 = Math.fround(1 - u[2 * i]);
+    const r = Math.fround(Math.sqrt(Math.fround(-2 * logf(u1))));
+    out[i] = r * cos2pif(u[2 * i + 1]);
+  }
+  return out;
 }

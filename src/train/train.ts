@@ -13,7 +13,7 @@ import { buildModel } from './models/index.ts';
 import type { Batch, Model } from './models/types.ts';
 import { clipGradNorm, createOptimizer, learningRate, type Optimizer } from './optim.ts';
 import { specHash, type JobSpec } from './spec.ts';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, genesisLink } from './checkpoint.ts';
+import { genesisLink, latestCheckpoint, loadCheckpoint, saveCheckpoint, stateHash } from './checkpoint.ts';
 
 export interface StepInfo {
   step: number; // steps done so far (1-based after the update)
@@ -157,20 +157,25 @@ export function restoreState(job: Job, tensors: Record<string, { shape: number[]
   job.optimizer.state.t = optimizerSteps;
 }
 
-export function checkpointAt(job: Job, outDir: string, step: number, prevLink: string) {
-  const cursor = dataCursor(job.train, {
+function cursorAt(job: Job, step: number) {
+  return dataCursor(job.train, {
     batchSize: job.spec.batchSize,
     step,
     context: job.spec.model.type === 'gpt' ? job.spec.model.context : undefined,
   });
-  return saveCheckpoint(outDir, {
-    step,
-    specHash: job.specHash,
-    tensors: stateTensors(job),
-    optimizerSteps: job.optimizer.state.t,
-    cursor,
-    prevLink,
-  });
+}
+
+function stateAt(job: Job, step: number) {
+  return { step, specHash: job.specHash, tensors: stateTensors(job), optimizerSteps: job.optimizer.state.t, cursor: cursorAt(job, step) };
+}
+
+/** The canonical state hash of the job as it stands after `step` steps. */
+export function stateHashOf(job: Job, step: number): string {
+  return stateHash(stateAt(job, step));
+}
+
+export function checkpointAt(job: Job, outDir: string, step: number, prevLink: string) {
+  return saveCheckpoint(outDir, { ...stateAt(job, step), prevLink });
 }
 
 /** Train (or resume) a job to `steps`; returns the final state hash and evaluation. */
@@ -201,7 +206,7 @@ export function train(spec: JobSpec, opts: TrainOptions): TrainResult {
     const { loss, lr } = trainStep(job, step);
     lastLoss = loss;
     const done = step + 1;
-    opts.onStep?.({ step: done, steps, loss, lr, epoch: dataCursor(job.train, { batchSize: spec.batchSize, step: done, context: spec.model.type === 'gpt' ? spec.model.context : undefined }).epoch });
+    opts.onStep?.({ step: done, steps, loss, lr, epoch: cursorAt(job, done).epoch });
     if (done % every === 0 || done === steps) {
       const c = checkpointAt(job, opts.outDir, done, link);
       link = c.link;
