@@ -315,7 +315,7 @@ export function sigmoidf(x: number): number {
 // rounding), then polynomials in f in [-1/2, 1/2] for sin(πf/2) and cos(πf/2).
 // ---------------------------------------------------------------------------------------------
 const TWO23 = 8388608; // 0x4b000000 = 2^23: binary32 values with |u| >= 2^23 are integers
-const TINY = 8.673617379884035e-19; // 0x20000000 = 2^-60: below, sin(πf/2) = f·π/2 to far below 1 ulp
+const TINY = 8.673617379884035e-19; // 0x21800000 = 2^-60: below, sin(πf/2) = f·π/2 to far below 1 ulp
 const TWO64 = 18446744073709551616; // 0x5f800000 = 2^64
 const TWO_M64 = 5.421010862427522e-20; // 0x1f800000 = 2^-64
 const SPLIT = 4097; // 0x45801000 = 2^12 + 1, Veltkamp splitting constant for binary32
