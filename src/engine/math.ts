@@ -16,11 +16,10 @@
 //
 // Inputs are binary32 values; the scalar functions round their argument with Math.fround first.
 //
-// Measured max error against a binary64 reference, in binary32 ulps of the true value (subnormal
-// ulp = 2^-149), over ALL 2^32 binary32 inputs (exhaustive run, see math.test.ts for how):
-//   expf 0.72 (0.78 for subnormal results)   logf 0.83   tanhf 0.78   sigmoidf 1.13
-//   sin2pif 1.11   cos2pif 1.13
-// math.test.ts re-checks every 97th bit pattern plus edge cases against ACCURACY_ULP.
+// The contract is <= 2 ulp against a binary64 reference (in binary32 ulps of the true value;
+// subnormal ulp = 2^-149). Largest errors observed so far, over a strided sweep of all 2^32 bit
+// patterns plus dense windows at every boundary (math.test.ts), are the ACCURACY_ULP bounds below;
+// no exhaustive run over all inputs has been recorded yet.
 
 const fround = Math.fround;
 
@@ -39,10 +38,10 @@ const fround = Math.fround;
  */
 export const JUDGED_OPS = ['add', 'sub', 'mul', 'div', 'sqrt', 'cmp', 'ldexp', 'frexp', 'i2f'] as const;
 
-/** Max error in binary32 ulps over all inputs (exhaustive run); math.test.ts asserts these bounds. */
+/** Max error in binary32 ulps observed in math.test.ts's sweeps and windows, which assert these bounds. */
 export const ACCURACY_ULP = {
   expf: 0.79,
-  logf: 0.83,
+  logf: 0.91,
   tanhf: 0.79,
   sigmoidf: 1.13,
   sin2pif: 1.12,
@@ -216,6 +215,7 @@ export function logf(x: number): number {
 // tanhf, sigmoidf: expCore's extra precision (p + pl) and Fast2Sum corrections keep the rounding of
 // 1 + e^x out of the result.
 // ---------------------------------------------------------------------------------------------
+const TANH_TINY = 0.000244140625; // 0x39800000 = 2^-12: below, x - x^3/3 rounds to x (keeps ±0)
 const TANH_POLY_MAX = 0.625; // below: odd polynomial; above: 1 - 2/(e^2a + 1)
 const TANH_ONE = 9.125; // above: tanh rounds to 1 (1 - tanh(9.01) < 2^-25)
 // tanh(x) ≈ x + x^3·P(x^2) on |x| <= 0.625 (minimax, rel. err 2^-32)
@@ -229,9 +229,10 @@ const T5 = 0.002152683911845088; // 0x3b0d140b
 /**
  * Hyperbolic tangent in binary32. Scalar program (a = |x|):
  *   x NaN -> NaN
+ *   if a < 2^-12:  return x                                 (|x^3/3| < half an ulp of x; ±0 stays)
  *   if a < 0.625:  u = x * x
  *                  P = ((((T5 * u + T4) * u + T3) * u + T2) * u + T1) * u + T0
- *                  return x + (x * u) * P                  (±0 stays ±0, tiny x -> x)
+ *                  return x + (x * u) * P
  *   if a >= 9.125: y = 1                                   (±Inf -> ±1)
  *   else:          p, k, pl = expCore(2 * a)               e^2a ≈ Fh + Fl
  *                  Fh = ldexp(p, k);  Fl = ldexp(pl, k)
@@ -245,6 +246,7 @@ const T5 = 0.002152683911845088; // 0x3b0d140b
 export function tanhf(x: number): number {
   x = fround(x);
   const a = x < 0 ? 0 - x : x;
+  if (a < TANH_TINY) return x;
   if (a < TANH_POLY_MAX) {
     const u = fround(x * x);
     let p = fround(fround(T5 * u) + T4);
@@ -318,7 +320,7 @@ const TWO23 = 8388608; // 0x4b000000 = 2^23: binary32 values with |u| >= 2^23 ar
 const TINY = 8.673617379884035e-19; // 0x21800000 = 2^-60: below, sin(πf/2) = f·π/2 to far below 1 ulp
 const TWO64 = 18446744073709551616; // 0x5f800000 = 2^64
 const TWO_M64 = 5.421010862427522e-20; // 0x1f800000 = 2^-64
-const SPLIT = 4097; // 0x45801000 = 2^12 + 1, Veltkamp splitting constant for binary32
+const SPLIT = 4097; // 0x45800800 = 2^12 + 1, Veltkamp splitting constant for binary32
 // sin(πf/2) = f·(π/2 + v·(S1 + S2 v + S3 v² + S4 v³)), v = f², |f| <= 1/2 (minimax, rel. err 2^-33),
 // with π/2 = S0_HI + S0_LO and S0_HI short (12 bits) so that the leading product is exact.
 const S0_HI = 1.57080078125; // 0x3fc91000
