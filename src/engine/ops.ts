@@ -69,14 +69,56 @@ function broadcastMap(out: Shape, inp: Shape): Int32Array {
 }
 
 /**
+ * If `inp` broadcast onto `out` reads input element floor(i / inner) % mid for output element i
+ * (inp is out with 1s outside one contiguous run of axes: a bias [C] on [B, T, C], per-row
+ * statistics [B, T, 1], a conv bias [1, C, 1, 1]), that (outer, mid, inner); else null. Only the
+ * indexing is faster: every element still gets exactly the operation of the general map.
+ */
+function runPattern(out: Shape, inp: Shape): { outer: number; mid: number; inner: number } | null {
+  const r = out.length;
+  const d = (i: number) => inp[inp.length - r + i] ?? 1; // inp aligned to out, 1 where missing
+  let first = -1, last = -1;
+  for (let i = 0; i < r; i++) {
+    if (d(i) === 1 && out[i] !== 1) continue;
+    if (d(i) !== out[i]) return null;
+    if (out[i] === 1) continue;
+    if (first < 0) first = i;
+    else if (last !== i - 1) return null; // a broadcast axis between kept axes
+    last = i;
+  }
+  if (first < 0) return { outer: sizeOf(out), mid: 1, inner: 1 };
+  let outer = 1, mid = 1, inner = 1;
+  for (let i = 0; i < r; i++) {
+    if (i < first) outer *= out[i];
+    else if (i <= last) mid *= out[i];
+    else inner *= out[i];
+  }
+  return { outer, mid, inner };
+}
+
+/**
  * Sum a gradient down to `shape` (the reverse of broadcasting). Program: for each output
  * element, acc = +0, then add the contributions in ascending row-major order of the source.
  */
 export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
   const out = new Float32Array(sizeOf(shape));
-  const map = broadcastMap(g.shape, shape);
   const x = g.data;
+  const run = runPattern(g.shape, shape);
+  if (run) {
+    // Same additions in the same (ascending source) order as the general loop below.
+    const { outer, mid, inner } = run;
+    let k = 0;
+    for (let o = 0; o < outer; o++) {
+      for (let m = 0; m < mid; m++) {
+        let acc = out[m];
+        for (let j = 0; j < inner; j++) acc = Math.fround(acc + x[k++]);
+        out[m] = acc;
+      }
+    }
+    return new Tensor(out, shape);
+  }
+  const map = broadcastMap(g.shape, shape);
   for (let i = 0; i < x.length; i++) out[map[i]] += x[i];
   return new Tensor(out, shape);
 }
@@ -112,6 +154,25 @@ function binaryData(op: number, a: Tensor, b: Tensor, shape: number[]): Float32A
       case DIV: for (let i = 0; i < n; i++) out[i] = x[i] / s; break;
       case MAX: for (let i = 0; i < n; i++) out[i] = Math.max(x[i], s); break;
       case GT: for (let i = 0; i < n; i++) out[i] = x[i] > s ? 1 : 0; break;
+    }
+    return out;
+  }
+  const run = a.size === n ? runPattern(shape, b.shape) : null;
+  if (run) {
+    const { outer, mid, inner } = run;
+    let k = 0;
+    for (let o = 0; o < outer; o++) {
+      for (let m = 0; m < mid; m++) {
+        const s = y[m], end = k + inner;
+        switch (op) {
+          case ADD: for (; k < end; k++) out[k] = x[k] + s; break;
+          case SUB: for (; k < end; k++) out[k] = x[k] - s; break;
+          case MUL: for (; k < end; k++) out[k] = x[k] * s; break;
+          case DIV: for (; k < end; k++) out[k] = x[k] / s; break;
+          case MAX: for (; k < end; k++) out[k] = Math.max(x[k], s); break;
+          case GT: for (; k < end; k++) out[k] = x[k] > s ? 1 : 0; break;
+        }
+      }
     }
     return out;
   }
