@@ -1,7 +1,7 @@
 // veritrain train | replay | eval
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
-import { loadCheckpoint } from '../train/checkpoint.ts';
+import { loadCheckpoint, readChainFromCheckpoints } from '../train/checkpoint.ts';
 import { loadSpecFile, type JobSpec } from '../train/spec.ts';
 import { evaluate, prepareJob, restoreState, stateHashOf, train, trainStep, type TrainResult } from '../train/train.ts';
 import type { CliContext } from './main.ts';
@@ -69,6 +69,8 @@ export function printResult(ctx: CliContext, result: TrainResult, losses: number
 export async function cmdTrain(ctx: CliContext): Promise<Record<string, unknown>> {
   const { spec, path } = specArg(ctx);
   const outDir = ctx.out ?? resolve('runs', spec.name);
+  // Check the run directory's chain (every checkpoint header) before spending any training on it.
+  readChainFromCheckpoints(outDir);
   const { result, losses } = runTraining(ctx, spec, path, outDir);
   printResult(ctx, result, losses, outDir);
   return { ...summary(result), outDir };

@@ -23,7 +23,7 @@
 // {"__metadata__":{sorted string keys},"<name>":{"dtype":"F32","shape":[...],"data_offsets":[b,e]},...}
 // with tensors in name order and no whitespace, so equal states give byte-identical files and the
 // reader can insist on that form: any changed byte anywhere is caught.
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, IntegrityError, NumericError } from '../errors.ts';
 import { f32Bytes, LITTLE_ENDIAN, sha256Hex, utf8 } from '../engine/hash.ts';
@@ -385,7 +385,9 @@ export function loadCheckpoint(path: string): Checkpoint {
 export function readCheckpointInfo(path: string): Omit<Checkpoint, 'tensors'> {
   const fd = openSync(path, 'r');
   let head: Uint8Array;
+  let fileLength: number;
   try {
+    fileLength = fstatSync(fd).size;
     const size = new Uint8Array(8);
     const got = readSync(fd, size, 0, 8, 0);
     const dv = new DataView(size.buffer);
@@ -395,7 +397,8 @@ export function readCheckpointInfo(path: string): Omit<Checkpoint, 'tensors'> {
   } finally {
     closeSync(fd);
   }
-  const { metadata } = parseHeader(head, path, null);
+  // The file's length is checked against the header too, so a truncated file is caught here.
+  const { metadata } = parseHeader(head, path, fileLength);
   return metaFields(metadata, path);
 }
 
@@ -482,6 +485,9 @@ export function saveCheckpoint(dir: string, c: CheckpointInput): SavedCheckpoint
   }
   const before = existing[existing.length - 1];
   if (before) {
+    // Every header in the directory must read and chain before a new file goes in: a damaged
+    // earlier checkpoint would otherwise surface only in writeChain, after this file was added.
+    readChainFromCheckpoints(dir);
     const prev = readCheckpointInfo(join(dir, before.file));
     if (prev.specHash !== c.specHash) {
       throw new IntegrityError(`${dir} holds checkpoints of another job (spec ${prev.specHash})`, { hint: 'use a fresh directory' });
