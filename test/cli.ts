@@ -1,6 +1,6 @@
 // Run the real CLI in a child process and read the one JSON object on its last stdout line.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,8 +36,17 @@ export function runCliAsync(args: string[], opts: { node?: string } = {}) {
   return spawn(opts.node ?? process.execPath, [CLI, ...args, '--json', '--quiet'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+const made: string[] = [];
+process.on('exit', () => {
+  // Test scratch directories go when the test file's process ends (set VT_KEEP_TMP=1 to keep them).
+  if (process.env.VT_KEEP_TMP) return;
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'vt-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 /**

@@ -49,9 +49,9 @@ test("checkpoints load in Hugging Face's safetensors library with the same tenso
   }
   const out = tempDir('vt-hf-');
   for (const spec of ['examples/mnist-cnn.json', 'examples/tiny-gpt.json']) {
-    const r = runCli(['train', spec, '--steps', '2', '--out', out + spec.replace(/\W/g, '_')]);
+    const dir = join(out, spec.replace(/\W/g, '_'));
+    const r = runCli(['train', spec, '--steps', '2', '--out', dir]);
     assert.equal(r.code, 0, r.stderr);
-    const dir = out + spec.replace(/\W/g, '_');
     const file = join(dir, readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort().pop()!);
     const hf = spawnSync(py, ['-c', READ, file], { encoding: 'utf8' });
     assert.equal(hf.status, 0, hf.stderr);
