@@ -1,0 +1,337 @@
+// The whole benchmark in one run: matmul throughput against peers, training steps/s against the
+// TensorFlow.js peer, peak memory during training, and what the state hash costs per checkpoint.
+//
+//   npm run bench [-- --json] [-- --quick]
+//   node_modules/.bin/node bench/run.ts [--json] [--quick]
+//
+// Human-readable table: to stdout, or to stderr with --json, where the last stdout line is one JSON
+// object (BenchResult) with every figure. --quick: tiny sizes and 1–2 steps (for the test).
+//
+// Every training row (ours at 1 and 2 workers, the tfjs peer) runs in its own child process, so its
+// peak RSS is its own and no other row's buffers or JIT state are in it.
+import { spawnSync } from 'node:child_process';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runMatmulBench, type MatmulBenchResult } from './matmul.bench.ts';
+import { setBackend } from '../src/engine/kernels/current.ts';
+import { createWasmBackend } from '../src/engine/kernels/wasm/index.ts';
+import { loadSpecFile } from '../src/train/spec.ts';
+import { prepareJob, stateHashOf, trainStep } from '../src/train/train.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SELF = fileURLToPath(import.meta.url);
+const TFJS = join(ROOT, 'bench/peers/tfjs-train.ts');
+
+type ModelKey = 'mlp' | 'gpt';
+const EXAMPLES: Record<ModelKey, string> = { mlp: 'examples/mnist-mlp.json', gpt: 'examples/tiny-gpt.json' };
+
+/** One training row of our engine, measured in a child process. */
+export interface OursTrainFigure {
+  model: ModelKey;
+  spec: string;
+  workers: number;
+  warmupSteps: number;
+  timedSteps: number;
+  stepsPerSec: number;
+  msPerStep: number;
+  /** Max of process.memoryUsage().rss sampled after every step (MB). */
+  peakRssSampledMB: number;
+  /** process.resourceUsage().maxRSS at the end (MB): the process-wide high-water mark. */
+  maxRssMB: number;
+  /** Median ms of one stateHashOf(job, step) over `hashSamples` calls. */
+  stateHashMs: number;
+  hashSamples: number;
+  checkpointInterval: number;
+  /** stateHashMs / (checkpointInterval · msPerStep) · 100. */
+  stateHashPctOfInterval: number;
+  lastLoss: number;
+}
+
+export interface PeerTrainFigure {
+  model: ModelKey;
+  impl: 'tfjs-wasm';
+  variant: string;
+  threads: number;
+  timedSteps: number;
+  stepsPerSec: number;
+  msPerStep: number;
+  maxRssMB: number;
+}
+
+export interface BenchResult {
+  bench: 'veritrain';
+  date: string;
+  node: string;
+  cpu: string;
+  cores: number;
+  quick: boolean;
+  loadavg: { start: number; end: number };
+  matmul: {
+    sizes: number[];
+    /** Per square size: GFLOP/s of each implementation. */
+    gflops: Record<string, { ours1: number; ours2: number; tfjs: number; ort1: number; ort2: number }>;
+    /** Per square size: ours/peer. */
+    ratios: Record<string, { 'ours1/tfjs': number; 'ours2/tfjs': number; 'ours1/ort1': number; 'ours2/ort2': number; 'ours2/ours1': number }>;
+    tfjsThreads: number;
+    skipped: string[];
+    full: MatmulBenchResult;
+  };
+  training: Record<ModelKey, {
+    ours1: OursTrainFigure;
+    ours2: OursTrainFigure;
+    tfjs: PeerTrainFigure;
+    ratios: { 'ours1/tfjs': number; 'ours2/tfjs': number; 'ours2/ours1': number };
+  }>;
+  /** Largest peak RSS (MB) over our training rows (each its own process). */
+  peakTrainRssMB: number;
+  /** Worst state-hash share over our training rows (%), target < 2. */
+  maxStateHashPct: number;
+  seconds: number;
+}
+
+// ---- child: one training row of ours -------------------------------------------------------
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function oursChild(model: ModelKey, workers: number, warmup: number, timed: number, hashSamples: number): Promise<OursTrainFigure> {
+  const backend = await createWasmBackend({ threads: workers });
+  setBackend(backend);
+  let peak = process.memoryUsage().rss;
+  try {
+    const specPath = join(ROOT, EXAMPLES[model]);
+    const spec = loadSpecFile(specPath);
+    const job = prepareJob(spec, dirname(specPath));
+    let step = 0;
+    let lastLoss = NaN;
+    for (let i = 0; i < warmup; i++) {
+      lastLoss = trainStep(job, step++).loss;
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    const t0 = performance.now();
+    for (let i = 0; i < timed; i++) {
+      lastLoss = trainStep(job, step++).loss;
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    const ms = (performance.now() - t0) / timed;
+    if (!Number.isFinite(lastLoss)) throw new Error(`${model}: non-finite loss ${lastLoss}`);
+    // State hash of the trained state (parameters and Adam moments are all populated by now).
+    stateHashOf(job, step); // warm-up (JIT)
+    const hs: number[] = [];
+    for (let i = 0; i < hashSamples; i++) {
+      const t = performance.now();
+      stateHashOf(job, step);
+      hs.push(performance.now() - t);
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    const stateHashMs = median(hs);
+    const every = spec.checkpointInterval;
+    return {
+      model, spec: EXAMPLES[model], workers, warmupSteps: warmup, timedSteps: timed,
+      stepsPerSec: 1000 / ms, msPerStep: ms,
+      peakRssSampledMB: peak / 2 ** 20, maxRssMB: process.resourceUsage().maxRSS / 1024,
+      stateHashMs, hashSamples, checkpointInterval: every,
+      stateHashPctOfInterval: (100 * stateHashMs) / (every * ms),
+      lastLoss,
+    };
+  } finally {
+    await backend.close();
+  }
+}
+
+// ---- parent ------------------------------------------------------------------------------
+
+function lastJsonLine(stdout: string, what: string): any {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new Error(`${what}: no JSON on the last stdout line: ${line.slice(0, 200)}`);
+  }
+}
+
+function runChild(args: string[], what: string, log: (l: string) => void): any {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`);
+  log(`  ${what}: done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return lastJsonLine(r.stdout, what);
+}
+
+interface Plan {
+  sizes: number[];
+  matmulSamples: number;
+  matmulSampleMs: number;
+  matmulTrainingShapes: boolean;
+  steps: Record<ModelKey, { warmup: number; timed: number; hashSamples: number }>;
+  /** tfjs peer: timed seconds (at least one step; its warmup is ≥ 1 s and ≥ 3 steps (GPT: 1)). */
+  peerSeconds: Record<ModelKey, number>;
+}
+
+const FULL: Plan = {
+  sizes: [256, 512, 1024],
+  matmulSamples: 7,
+  matmulSampleMs: 25,
+  matmulTrainingShapes: true,
+  steps: { mlp: { warmup: 20, timed: 200, hashSamples: 9 }, gpt: { warmup: 2, timed: 10, hashSamples: 5 } },
+  peerSeconds: { mlp: 5, gpt: 5 },
+};
+
+const QUICK: Plan = {
+  sizes: [128],
+  matmulSamples: 2,
+  matmulSampleMs: 5,
+  matmulTrainingShapes: false,
+  steps: { mlp: { warmup: 1, timed: 2, hashSamples: 2 }, gpt: { warmup: 1, timed: 1, hashSamples: 1 } },
+  peerSeconds: { mlp: 0.1, gpt: 0.1 },
+};
+
+export async function runBench(opts: { quick?: boolean; log?: (l: string) => void } = {}): Promise<BenchResult> {
+  const t0 = performance.now();
+  const quick = opts.quick ?? false;
+  const log = opts.log ?? (() => {});
+  const plan = quick ? QUICK : FULL;
+  const load0 = loadavg()[0];
+
+  // 1. matmul, in this process.
+  log('matmul:');
+  const mm = await runMatmulBench({
+    sizes: plan.sizes, threads: [1, 2], peers: true, training: plan.matmulTrainingShapes,
+    samples: plan.matmulSamples, sampleMs: plan.matmulSampleMs, log,
+  });
+  const g = (c: string, impl: string, threads?: number): number =>
+    mm.figures.find((f) => f.case === c && f.impl === impl && (threads === undefined || f.threads === threads))?.gflops ?? NaN;
+  const gflops: BenchResult['matmul']['gflops'] = {};
+  const mmRatios: BenchResult['matmul']['ratios'] = {};
+  for (const n of plan.sizes) {
+    const c = `${n}x${n}x${n}`;
+    const x = { ours1: g(c, 'veritrain-wasm', 1), ours2: g(c, 'veritrain-wasm', 2), tfjs: g(c, 'tfjs-wasm'), ort1: g(c, 'onnxruntime', 1), ort2: g(c, 'onnxruntime', 2) };
+    gflops[String(n)] = x;
+    mmRatios[String(n)] = { 'ours1/tfjs': x.ours1 / x.tfjs, 'ours2/tfjs': x.ours2 / x.tfjs, 'ours1/ort1': x.ours1 / x.ort1, 'ours2/ort2': x.ours2 / x.ort2, 'ours2/ours1': x.ours2 / x.ours1 };
+  }
+  const tfjsThreads = mm.figures.find((f) => f.impl === 'tfjs-wasm')?.threads ?? NaN;
+
+  // 2–4. training, one child process per row.
+  const training = {} as BenchResult['training'];
+  for (const model of ['mlp', 'gpt'] as const) {
+    log(`training ${model}:`);
+    const s = plan.steps[model];
+    const ours = (workers: number): OursTrainFigure =>
+      runChild([SELF, '--child', model, String(workers), String(s.warmup), String(s.timed), String(s.hashSamples)], `ours ${model} ${workers} worker(s)`, log);
+    const ours1 = ours(1);
+    const ours2 = ours(2);
+    const p = runChild([TFJS, '--child', '--model', model, '--backend', 'wasm', '--variant', 'tuned', '--seconds', String(plan.peerSeconds[model])], `tfjs-wasm ${model}`, log);
+    const tfjs: PeerTrainFigure = {
+      model, impl: 'tfjs-wasm', variant: p.variant, threads: p.threads, timedSteps: p.timedSteps,
+      stepsPerSec: p.stepsPerSec, msPerStep: p.msPerStep, maxRssMB: p.peakRssMB,
+    };
+    training[model] = {
+      ours1, ours2, tfjs,
+      ratios: { 'ours1/tfjs': ours1.stepsPerSec / tfjs.stepsPerSec, 'ours2/tfjs': ours2.stepsPerSec / tfjs.stepsPerSec, 'ours2/ours1': ours2.stepsPerSec / ours1.stepsPerSec },
+    };
+  }
+  const oursRows = Object.values(training).flatMap((t) => [t.ours1, t.ours2]);
+  return {
+    bench: 'veritrain',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    quick,
+    loadavg: { start: load0, end: loadavg()[0] },
+    matmul: { sizes: plan.sizes, gflops, ratios: mmRatios, tfjsThreads, skipped: mm.skipped, full: mm },
+    training,
+    peakTrainRssMB: Math.max(...oursRows.map((r) => Math.max(r.maxRssMB, r.peakRssSampledMB))),
+    maxStateHashPct: Math.max(...oursRows.map((r) => r.stateHashPctOfInterval)),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+// ---- table ---------------------------------------------------------------------------------
+
+const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+const sig = (x: number): string => (!Number.isFinite(x) ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+function table(head: string[], rows: string[][]): string[] {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)];
+}
+
+export function formatBench(r: BenchResult): string {
+  const out: string[] = [
+    `veritrain bench${r.quick ? ' (--quick)' : ''} — ${r.date.slice(0, 10)}, ${r.cpu}, ${r.cores} cores, Node ${r.node}, load ${r.loadavg.start.toFixed(2)} at start (${r.loadavg.end.toFixed(2)} at end, the bench's own work included), ${r.seconds.toFixed(0)} s`,
+    '',
+    `matmul n×n·n×n, GFLOP/s (best of samples; tfjs-wasm runs on ${r.matmul.tfjsThreads} thread in Node)`,
+  ];
+  out.push(...table(
+    ['n', 'ours 1t', 'ours 2t', 'tfjs-wasm', 'ort 1t', 'ort 2t', 'ours1/tfjs', 'ours2/tfjs', 'ours1/ort1', 'ours2/ort2'],
+    r.matmul.sizes.map((n) => {
+      const x = r.matmul.gflops[n], q = r.matmul.ratios[n];
+      return [String(n), f(x.ours1), f(x.ours2), f(x.tfjs), f(x.ort1), f(x.ort2), f(q['ours1/tfjs'], 2), f(q['ours2/tfjs'], 2), f(q['ours1/ort1'], 2), f(q['ours2/ort2'], 2)];
+    }),
+  ));
+  if (r.matmul.skipped.length) out.push(...r.matmul.skipped.map((s) => `skipped: ${s}`));
+  out.push('', 'training steps/s (full step: forward, backward, optimizer; ours on 1 and 2 workers, tfjs-wasm tuned variant on 1 thread)');
+  out.push(...table(
+    ['model', 'ours 1w', 'ours 2w', 'tfjs-wasm', 'ours1/tfjs', 'ours2/tfjs', '2w/1w', 'timed steps (ours/tfjs)'],
+    (['mlp', 'gpt'] as const).map((m) => {
+      const t = r.training[m];
+      return [m === 'mlp' ? 'MNIST MLP b64' : 'tiny GPT b16', sig(t.ours1.stepsPerSec), sig(t.ours2.stepsPerSec), sig(t.tfjs.stepsPerSec),
+        f(t.ratios['ours1/tfjs'], 2), f(t.ratios['ours2/tfjs'], 2), f(t.ratios['ours2/ours1'], 2), `${t.ours1.timedSteps}/${t.tfjs.timedSteps}`];
+    }),
+  ));
+  out.push('', 'peak memory during training, MB (each row its own process; maxRSS = resourceUsage high-water mark, rss = max sampled per step)');
+  out.push(...table(
+    ['model', 'ours 1w maxRSS', 'ours 1w rss', 'ours 2w maxRSS', 'ours 2w rss', 'tfjs maxRSS'],
+    (['mlp', 'gpt'] as const).map((m) => {
+      const t = r.training[m];
+      return [m, f(t.ours1.maxRssMB, 0), f(t.ours1.peakRssSampledMB, 0), f(t.ours2.maxRssMB, 0), f(t.ours2.peakRssSampledMB, 0), f(t.tfjs.maxRssMB, 0)];
+    }),
+  ));
+  out.push('', 'state hash per checkpoint: stateHashOf (median) vs training time between checkpoints (target < 2 %)');
+  out.push(...table(
+    ['model', 'interval', 'hash ms', 'ms/step 1w', 'ms/step 2w', '% of interval 1w', '% of interval 2w'],
+    (['mlp', 'gpt'] as const).map((m) => {
+      const t = r.training[m];
+      return [m, String(t.ours1.checkpointInterval), f(median([t.ours1.stateHashMs, t.ours2.stateHashMs]), 2), f(t.ours1.msPerStep, 1), f(t.ours2.msPerStep, 1),
+        f(t.ours1.stateHashPctOfInterval, 3), f(t.ours2.stateHashPctOfInterval, 3)];
+    }),
+  ));
+  // The end load includes this bench's own 2-thread runs; only the start load says the machine was busy.
+  if (r.loadavg.start > r.cores / 2)
+    out.push('', `note: the machine was busy at the start (1-min load ${r.loadavg.start.toFixed(2)} on ${r.cores} cores): figures are lower bounds`);
+  return out.join('\n');
+}
+
+// ---- main ----------------------------------------------------------------------------------
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  try {
+    if (args[0] === '--child') {
+      const [, model, workers, warmup, timed, hashSamples] = args;
+      if (model !== 'mlp' && model !== 'gpt') throw new Error(`--child: unknown model ${model}`);
+      const r = await oursChild(model, Number(workers), Number(warmup), Number(timed), Number(hashSamples));
+      console.log(JSON.stringify(r));
+    } else {
+      const json = args.includes('--json');
+      const quick = args.includes('--quick');
+      const r = await runBench({ quick, log: (l) => console.error(l) });
+      const text = formatBench(r);
+      if (json) {
+        console.error(text);
+        console.log(JSON.stringify(r));
+      } else {
+        console.log(text);
+      }
+    }
+  } catch (e) {
+    console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+    if (args.includes('--json')) console.log(JSON.stringify({ error: e instanceof Error ? e.message : String(e) }));
+    process.exit(1);
+  }
+}
