@@ -31,15 +31,7 @@ export interface MatmulBenchOptions {
   log?: (line: string) => void;
 }
 
-export interface MatmulCase {
-  name: string;
-  batch: number;
-  M: number;
-  K: number;
-  N: number;
-  transA: boolean;
-  transB: boolean;
-}
+export type MatmulCase = { name: string } & Pick<MatmulParams, 'batch' | 'M' | 'K' | 'N' | 'transA' | 'transB'>;
 
 export interface MatmulFigure {
   case: string;

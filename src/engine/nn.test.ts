@@ -14,13 +14,10 @@ import { Tensor, tensor, withFiniteChecks, sizeOf, type Shape } from './tensor.t
 import {
   rand, randAway, gradCheck, assertBitsEqual, assertClose, unravel, ravel, matmulRef, gatherRef, conv2dRef, F32,
   type CheckInput,
+  inputOf,
 } from './testing.ts';
 
-const inp = (name: string, shape: Shape, lo = -1, hi = 1): CheckInput => ({
-  name,
-  shape,
-  data: rand(name, sizeOf(shape), lo, hi),
-});
+const inp = inputOf;
 
 // ---------------------------------------------------------------------------------------------
 // float64 references

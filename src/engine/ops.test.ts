@@ -18,14 +18,11 @@ import {
   F32, rand, randAway, gradCheck, assertBitsEqual, assertClose, ulpDistance, bits, binaryRef, sumRef, maxRef,
   matmulRef, permuteRef, sliceRef, padRef, concatRef, expandRef, gatherRef, im2colRef, conv2dRef, sumErrorBound,
   type CheckInput,
+  inputOf,
 } from './testing.ts';
 import { sizeOf, type Shape } from './tensor.ts';
 
-const inp = (name: string, shape: Shape, lo = -1, hi = 1): CheckInput => ({
-  name,
-  shape,
-  data: rand(name, sizeOf(shape), lo, hi),
-});
+const inp = inputOf;
 
 // Values on a grid of 1/8 (a) and 1/8 + 1/16 (b): |a - b| >= 1/16 everywhere, so maximum never
 // ties and finite differences never cross its kink.

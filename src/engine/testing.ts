@@ -35,18 +35,16 @@ export function randAway(name: string, n: number, lo: number, hi: number, minAbs
   return x;
 }
 
+/** A gradient-check input of `shape` with uniform values in [lo, hi), seeded by its name. */
+export const inputOf = (name: string, shape: Shape, lo = -1, hi = 1): CheckInput => ({
+  name,
+  shape,
+  data: rand(name, sizeOf(shape), lo, hi),
+});
+
 // ---------------------------------------------------------------------------------------------
 // Index helpers
 
-export function stridesOfShape(shape: Shape): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
 
 export function unravel(i: number, shape: Shape): number[] {
   const idx = new Array<number>(shape.length);
