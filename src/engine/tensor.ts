@@ -68,7 +68,8 @@ export function stridesOf(shape: Shape): number[] {
 
 export class Tensor {
   readonly shape: Shape;
-  readonly data: Float32Array;
+  // Only relocate() replaces it, and only with a copy of the same values.
+  #data: Float32Array;
   requiresGrad: boolean;
   grad: Tensor | null = null;
   gradFn: GradFn | null = null;
@@ -82,9 +83,20 @@ export class Tensor {
     if (data.length !== sizeOf(shape)) {
       throw new ShapeError(`data length ${data.length} does not match shape [${shape}]`);
     }
-    this.data = data;
+    this.#data = data;
     this.shape = Object.freeze([...shape]);
     this.requiresGrad = requiresGrad;
+  }
+
+  get data(): Float32Array {
+    return this.#data;
+  }
+
+  /** Copies the values into `storage` (same length) and keeps them there from now on. */
+  relocate(storage: Float32Array): void {
+    if (storage.length !== this.#data.length) throw new ShapeError(`relocate: length ${storage.length}, tensor has ${this.#data.length}`);
+    storage.set(this.#data);
+    this.#data = storage;
   }
 
   get size(): number {

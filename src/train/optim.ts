@@ -1,6 +1,8 @@
 // Optimizers, gradient clipping and the learning-rate schedule. Every update is a per-element
 // scalar program in binary32 (written beside each), applied in place to the parameters.
 import type { Tensor } from '../engine/tensor.ts';
+import type { AdamwConstants } from '../engine/kernels/backend.ts';
+import { getBackend } from '../engine/kernels/current.ts';
 
 const f = Math.fround;
 
@@ -28,47 +30,33 @@ export interface Optimizer {
 export function createOptimizer(cfg: OptimizerConfig, params: Tensor[]): Optimizer {
   const buffers: Record<string, Float32Array> = {};
   const names = cfg.type === 'sgd' ? ['momentum'] : ['m', 'v'];
-  for (const p of params) for (const n of names) buffers[`optim.${n}.${p.name}`] = new Float32Array(p.size);
+  const alloc = getBackend().alloc;
+  for (const p of params) {
+    p.relocate(alloc(p.size)); // parameters and their state live where the update kernel runs in place
+    for (const n of names) buffers[`optim.${n}.${p.name}`] = alloc(p.size);
+  }
   const state: OptimizerState = { t: 0, buffers };
   return cfg.type === 'sgd' ? sgd(cfg, state) : adamw(cfg, state);
 }
 
-/**
- * SGD with momentum (PyTorch form, no dampening). Per element:
- *   g = f32(g + f32(wd·p))            (if wd > 0)
- *   buf = f32(f32(mu·buf) + g)         (buf = g at t = 0)
- *   p = f32(p - f32(lr·buf))
- */
+/** SGD with momentum (PyTorch form, no dampening); per-element program: SgdConstants in kernels/backend.ts. */
 function sgd(cfg: Extract<OptimizerConfig, { type: 'sgd' }>, state: OptimizerState): Optimizer {
   const mu = f(cfg.momentum), wd = f(cfg.weightDecay);
   return {
     state,
     step(params, lrIn) {
-      const lr = f(lrIn);
-      const first = state.t === 0;
-      for (const p of params) {
-        const g = p.grad!.data, w = p.data, buf = state.buffers[`optim.momentum.${p.name}`];
-        for (let i = 0; i < w.length; i++) {
-          let gi = g[i];
-          if (wd !== 0) gi = f(gi + f(wd * w[i]));
-          const b = first ? gi : f(f(mu * buf[i]) + gi);
-          buf[i] = b;
-          w[i] = w[i] - f(lr * b);
-        }
-      }
+      const c = { mu, wd, lr: f(lrIn), first: state.t === 0 };
+      for (const p of params) getBackend().sgd(p.data, p.grad!.data, state.buffers[`optim.momentum.${p.name}`], c);
       state.t++;
     },
   };
 }
 
 /**
- * AdamW (decoupled weight decay, PyTorch's update order). With t counted from 1 and
- * b1t = b1^t by repeated binary32 multiplication (no pow):
- *   p = f32(p - f32(f32(lr·wd)·p))                              (if wd > 0)
- *   m = f32(f32(b1·m) + f32((1-b1)·g))
- *   v = f32(f32(b2·v) + f32(f32((1-b2)·g)·g))
- *   denom = f32(f32(f32(sqrt(v)) / f32(sqrt(1-b2t))) + eps)
- *   p = f32(p - f32(f32(lr / (1-b1t)) · f32(m / denom)))
+ * AdamW (decoupled weight decay, PyTorch's update order); per-element program: AdamwConstants in
+ * kernels/backend.ts, with t counted from 1, b1t = b1^t by repeated binary32 multiplication (no
+ * pow), c1 = f32(1-b1), c2 = f32(1-b2), stepSize = f32(lr / f32(1-b1t)), sbc2 = f32(sqrt(f32(1-b2t))),
+ * decay = f32(lr·wd).
  */
 function adamw(cfg: Extract<OptimizerConfig, { type: 'adamw' }>, state: OptimizerState): Optimizer {
   const b1 = f(cfg.beta1), b2 = f(cfg.beta2), eps = f(cfg.eps), wd = f(cfg.weightDecay);
@@ -85,20 +73,10 @@ function adamw(cfg: Extract<OptimizerConfig, { type: 'adamw' }>, state: Optimize
       }
       const stepSize = f(lr / f(1 - b1t));
       const sbc2 = f(Math.sqrt(f(1 - b2t)));
-      const decay = f(lr * wd);
+      const c: AdamwConstants = { b1, c1, b2, c2, sbc2, eps, stepSize, decay: f(lr * wd), weightDecay: wd };
       for (const p of params) {
-        const g = p.grad!.data, w = p.data;
         const m = state.buffers[`optim.m.${p.name}`], v = state.buffers[`optim.v.${p.name}`];
-        for (let i = 0; i < w.length; i++) {
-          const gi = g[i];
-          if (wd !== 0) w[i] = w[i] - f(decay * w[i]);
-          const mi = f(f(b1 * m[i]) + f(c1 * gi));
-          const vi = f(f(b2 * v[i]) + f(f(c2 * gi) * gi));
-          m[i] = mi;
-          v[i] = vi;
-          const denom = f(f(f(Math.sqrt(vi)) / sbc2) + eps);
-          w[i] = w[i] - f(stepSize * f(mi / denom));
-        }
+        getBackend().adamw(p.data, p.grad!.data, m, v, c);
       }
       state.t = t;
     },

@@ -4,6 +4,7 @@
 // every `checkpointInterval` steps write a checkpoint and extend the hash chain.
 import { NumericError, InputError } from '../errors.ts';
 import { crossEntropy } from '../engine/nn.ts';
+import { getBackend } from '../engine/kernels/current.ts';
 import { noGrad, withFiniteChecks, type Tensor } from '../engine/tensor.ts';
 import { classificationBatch, dataCursor, textBatch } from './data/batch.ts';
 import type { Dataset } from './data/dataset.ts';
@@ -87,12 +88,7 @@ function lossOf(model: Model, batch: Batch, step: number, training: boolean): Te
 }
 
 function allFinite(loss: number, params: Tensor[]): boolean {
-  if (!Number.isFinite(loss)) return false;
-  for (const p of params) {
-    const g = p.grad!.data;
-    for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i])) return false;
-  }
-  return true;
+  return Number.isFinite(loss) && params.every((p) => getBackend().allFinite(p.grad!.data));
 }
 
 /**

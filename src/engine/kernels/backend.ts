@@ -28,9 +28,39 @@ export interface MatmulParams {
   bBatchStride: number;
 }
 
+/**
+ * One AdamW update, in place on w, m, v (g read only), all of one length. The constants are
+ * binary32 values computed once per step (optim.ts). Canonical program, per element i:
+ *   if weightDecay != 0:  w = f32(w - f32(decay * w))
+ *   m = f32(f32(b1 * m) + f32(c1 * g))
+ *   v = f32(f32(b2 * v) + f32(f32(c2 * g) * g))
+ *   denom = f32(f32(f32(sqrt(v)) / sbc2) + eps)
+ *   w = f32(w - f32(stepSize * f32(m / denom)))
+ */
+export interface AdamwConstants {
+  b1: number; c1: number; b2: number; c2: number; sbc2: number; eps: number;
+  stepSize: number; decay: number; weightDecay: number;
+}
+
+/**
+ * One SGD-with-momentum update, in place on w and buf. Canonical program, per element i:
+ *   if wd != 0:  g = f32(g + f32(wd * w))
+ *   buf = first ? g : f32(f32(mu * buf) + g)
+ *   w = f32(w - f32(lr * buf))
+ */
+export interface SgdConstants {
+  mu: number; wd: number; lr: number; first: boolean;
+}
+
 export interface Backend {
   readonly name: string;
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: MatmulParams): void;
+  adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwConstants): void;
+  sgd(w: Float32Array, g: Float32Array, buf: Float32Array, c: SgdConstants): void;
+  /** True when no element is NaN or infinite. */
+  allFinite(x: Float32Array): boolean;
+  /** A zeroed array the backend's kernels can use in place (state that lives across steps). */
+  alloc(n: number): Float32Array;
   /** Release worker threads etc. The backend must not be used afterwards. */
   close?(): Promise<void> | void;
 }

@@ -1,16 +1,16 @@
-// The committed kernel bytes and WAT text are exactly what build.ts makes from matmul.wat.ts.
+// The committed kernel bytes and WAT texts are exactly what build.ts makes from the *.wat.ts sources.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { build, WASM_TS_PATH, WAT_PATH } from './build.ts';
+import { build, MODULES, wasmTsPath, watPath } from './build.ts';
 
-test('matmul.wat and matmul.wasm.ts are up to date (rebuild: node src/engine/kernels/wasm/build.ts)', async () => {
-  const { wat, module } = await build();
-  assert.equal(readFileSync(WAT_PATH, 'utf8'), wat, 'matmul.wat is stale');
-  assert.equal(readFileSync(WASM_TS_PATH, 'utf8'), module, 'matmul.wasm.ts is stale');
+test('the .wat and .wasm.ts files are up to date (rebuild: node src/engine/kernels/wasm/build.ts)', async () => {
+  for (const { name, wat, module } of await build()) {
+    assert.equal(readFileSync(watPath(name), 'utf8'), wat, `${name}.wat is stale`);
+    assert.equal(readFileSync(wasmTsPath(name), 'utf8'), module, `${name}.wasm.ts is stale`);
+  }
 });
 
-test('the kernel uses no relaxed SIMD and no fused multiply-add', () => {
-  const wat = readFileSync(WAT_PATH, 'utf8');
-  assert.doesNotMatch(wat, /relaxed|madd|nmadd|fma/i);
+test('the kernels use no relaxed SIMD and no fused multiply-add', () => {
+  for (const { name } of MODULES) assert.doesNotMatch(readFileSync(watPath(name), 'utf8'), /relaxed|madd|nmadd|fma/i, name);
 });

@@ -1,5 +1,5 @@
-// The fast matmul backend: WebAssembly SIMD128 kernel (kernel.ts, matmul.wat.ts) plus a Node
-// worker-thread pool (pool.ts). Bit-identical to matmulReference for any shape and thread count.
+// The fast backend: the WebAssembly SIMD128 matmul (kernel.ts, matmul.wat.ts) with a Node
+// worker-thread pool (pool.ts), and the elementwise kernels (vec.ts, vec.wat.ts). Bit-identical to matmulReference for any shape and thread count.
 //
 //   const be = await createWasmBackend({ threads: 2 }); be.matmul(a, b, c, params); await be.close();
 //   const be = createWasmBackendSync({ threads: 2 });   // same, workers finish starting on first use
@@ -9,6 +9,7 @@ import type { Backend } from '../backend.ts';
 import { InputError } from '../../../errors.ts';
 import { compileKernel, createKernelMemory, createMatmulRunner, instantiateKernel, MAX_THREADS, type KernelTuning } from './kernel.ts';
 import { createThreadPool, type ThreadPool } from './pool.ts';
+import { createVecKernels } from './vec.ts';
 
 export interface WasmBackendOptions {
   /** Threads per matmul call, the calling thread included (default: available cores, at most 8). */
@@ -43,10 +44,15 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
   const gemm = instantiateKernel(module, memory);
   const pool: ThreadPool | undefined = threads > 1 ? createThreadPool(module, memory, threads - 1, { spin: opts.spin }) : undefined;
   const runner = createMatmulRunner({ memory, gemm, threads, dispatch: pool?.dispatch, tuning: opts.tuning });
+  const vec = createVecKernels();
   return {
     name: `wasm-simd128-t${threads}`,
     threads,
     matmul: runner.matmul,
+    adamw: vec.adamw,
+    sgd: vec.sgd,
+    allFinite: vec.allFinite,
+    alloc: vec.alloc,
     ready: async () => { await pool?.ready(); },
     close: async () => { await pool?.close(); },
   };

@@ -12,7 +12,7 @@
 import type { MatmulParams } from '../backend.ts';
 import { ShapeError, VeritrainError } from '../../../errors.ts';
 import { MATMUL_WASM_BASE64 } from './matmul.wasm.ts';
-import { WebAssemblyApi, type WasmMemory, type WasmModule } from './wasm-api.ts';
+import { decodeBase64, WebAssemblyApi, type WasmMemory, type WasmModule } from './wasm-api.ts';
 
 export type GemmFn = (
   a: number, b: number, c: number, M: number, K: number, N: number, flags: number,
@@ -54,10 +54,7 @@ export function readJob(ctl: Int32Array): Job {
 
 /** The kernel bytes (committed base64, see build.ts). */
 export function kernelBytes(): Uint8Array {
-  const s = atob(MATMUL_WASM_BASE64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+  return decodeBase64(MATMUL_WASM_BASE64);
 }
 
 /** Compiles the kernel synchronously (it is ~4 KB, below browsers' limit for sync compiles). */

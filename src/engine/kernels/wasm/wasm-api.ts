@@ -18,3 +18,11 @@ interface WasmApi {
 }
 
 export const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** Committed kernel bytes (base64) -> bytes; atob works in Node and browsers alike. */
+export function decodeBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
