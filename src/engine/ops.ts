@@ -109,6 +109,11 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
     // Same additions in the same (ascending source) order as the general loop below.
     const { outer, mid, inner } = run;
     let k = 0;
+    if (inner === 1) {
+      // Bias gradients: one add per element, rows in ascending order.
+      for (let o = 0; o < outer; o++, k += mid) for (let m = 0; m < mid; m++) out[m] += x[k + m];
+      return new Tensor(out, shape);
+    }
     for (let o = 0; o < outer; o++) {
       for (let m = 0; m < mid; m++) {
         let acc = out[m];
@@ -158,6 +163,21 @@ function binaryData(op: number, a: Tensor, b: Tensor, shape: number[]): Float32A
     return out;
   }
   const run = a.size === n ? runPattern(shape, b.shape) : null;
+  if (run && run.inner === 1) {
+    // b varies along the last axes (a bias [C] on [B, T, C]): out[o*mid + m] = x[o*mid + m] OP y[m].
+    const { outer, mid } = run;
+    for (let o = 0, k = 0; o < outer; o++, k += mid) {
+      switch (op) {
+        case ADD: for (let m = 0; m < mid; m++) out[k + m] = x[k + m] + y[m]; break;
+        case SUB: for (let m = 0; m < mid; m++) out[k + m] = x[k + m] - y[m]; break;
+        case MUL: for (let m = 0; m < mid; m++) out[k + m] = x[k + m] * y[m]; break;
+        case DIV: for (let m = 0; m < mid; m++) out[k + m] = x[k + m] / y[m]; break;
+        case MAX: for (let m = 0; m < mid; m++) out[k + m] = Math.max(x[k + m], y[m]); break;
+        case GT: for (let m = 0; m < mid; m++) out[k + m] = x[k + m] > y[m] ? 1 : 0; break;
+      }
+    }
+    return out;
+  }
   if (run) {
     const { outer, mid, inner } = run;
     let k = 0;
