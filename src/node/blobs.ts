@@ -19,7 +19,7 @@ export interface BlobStore {
   /** Stores bytes; returns their hash. With `expected`, a mismatch throws IntegrityError and stores nothing. */
   put(bytes: Uint8Array, expected?: string): Promise<string>;
   /** Streams a source to disk, hashing as it goes; same contract as put. */
-  putStream(source: AsyncIterable<Uint8Array>, expected?: string): Promise<{ hash: string; size: number }>;
+  putStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected?: string): Promise<{ hash: string; size: number }>;
   /** The whole blob, verified against its name. */
   get(hash: string): Promise<Uint8Array>;
   /**
@@ -68,7 +68,7 @@ export function openBlobStore(dataDir: string): BlobStore {
     fsyncDir(dir);
   }
 
-  async function putStream(source: AsyncIterable<Uint8Array>, expected?: string): Promise<{ hash: string; size: number }> {
+  async function putStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected?: string): Promise<{ hash: string; size: number }> {
     if (expected !== undefined) checkHash(expected);
     const tmp = join(tmpDir, randomBytes(8).toString('hex'));
     const fh = await open(tmp, 'wx', 0o644);
