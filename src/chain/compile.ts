@@ -119,23 +119,32 @@ export async function compileSolidity(sources: Record<string, string>, opts: Com
   return artifacts;
 }
 
-/** Every contracts/**\/*.sol file, keyed by its path relative to `dir` with "/" separators. */
-export function loadContractSources(dir: string = CONTRACTS_DIR): Record<string, string> {
+/** The coordination layer's sources: what `deploy` compiles (contracts/verify is the verification layer's). */
+export const CHAIN_SOURCES = ['core/', 'testing/'];
+
+/**
+ * Every contracts/**\/*.sol file, keyed by its path relative to `dir` with "/" separators;
+ * `include` keeps only paths that start with one of the given prefixes (e.g. ["core/"]).
+ */
+export function loadContractSources(dir: string = CONTRACTS_DIR, include?: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (name.endsWith('.sol')) out[relative(dir, p).split(sep).join('/')] = readFileSync(p, 'utf8');
+      else if (name.endsWith('.sol')) {
+        const key = relative(dir, p).split(sep).join('/');
+        if (!include || include.some((prefix) => key.startsWith(prefix))) out[key] = readFileSync(p, 'utf8');
+      }
     }
   };
   walk(dir);
   return out;
 }
 
-/** Compile every contract under contracts/ (cached). */
-export async function compileContracts(opts: CompileOptions & { dir?: string } = {}): Promise<Artifacts> {
-  return compileSolidity(loadContractSources(opts.dir), opts);
+/** Compile the contracts under contracts/ (cached); `include` as in loadContractSources (default: all). */
+export async function compileContracts(opts: CompileOptions & { dir?: string; include?: string[] } = {}): Promise<Artifacts> {
+  return compileSolidity(loadContractSources(opts.dir, opts.include), opts);
 }
 
 /** One artifact by contract name ("JobMarket") or full key ("core/JobMarket.sol:JobMarket"). */

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IJudge, Verdict} from "./IJudge.sol";
+import {MerkleProof} from "./MerkleProof.sol";
+
+/// Phases of a game.
+library Phase {
+    uint8 internal constant NONE = 0;
+    uint8 internal constant DEFENDER_MOVES = 1; // reveal the leaf at the midpoint
+    uint8 internal constant CHALLENGER_MOVES = 2; // agree or disagree with the revealed leaf
+    uint8 internal constant JUDGING = 3; // one step left: the challenger (or anyone) calls the judge
+    uint8 internal constant AWAITING_JUDGE = 4; // the judge answered PENDING and will call resolve
+    uint8 internal constant DEFENDER_WON = 5;
+    uint8 internal constant CHALLENGER_WON = 6;
+}
+
+/// @title BisectionGame: a generic interactive dispute over a committed sequence.
+/// @notice The defender committed a Merkle root over n leaves L[0..n-1] and claims the chain of steps
+/// genesis → L[0] → … → L[n-1] = claim. The challenger says the claim is wrong. Each round the
+/// defender reveals the leaf at the midpoint of the disputed range (with a Merkle proof) and the
+/// challenger agrees or disagrees with it, halving the range, until one step remains: the agreed
+/// leaf before it and the defender's leaf after it go to the judge. Every move has a deadline; the
+/// party that misses it loses. The game holds no money: its creator (the job market) holds both
+/// parties' bonds and reads the outcome. Levels nest: a judge may open a game one level down.
+contract BisectionGame {
+
+    struct Params {
+        address challenger;
+        address defender;
+        IJudge judge;
+        uint32 moveTimeout; // seconds per move
+        uint64 n; // leaves in the committed sequence (>= 1)
+        bytes32 root; // defender's Merkle root over the leaves
+        bytes32 genesis; // agreed state before leaf 0
+        bytes32 claim; // defender's final leaf L[n-1], disputed
+        bytes32 context; // passed to the judge unchanged
+    }
+
+    struct Game {
+        address challenger;
+        uint40 deadline;
+        uint8 phase;
+        address defender;
+        uint32 moveTimeout;
+        address creator;
+        IJudge judge;
+        uint64 n;
+        uint64 agreed; // leaves L[0..agreed-1] are agreed; pre = agreed == 0 ? genesis : L[agreed-1]
+        uint64 disputed; // the defender's L[disputed-1] is disputed; post = that leaf
+        bytes32 root;
+        bytes32 pre;
+        bytes32 post;
+        bytes32 revealed; // the defender's leaf at the midpoint, while the challenger moves
+        bytes32 context;
+    }
+
+    uint256 public gameCount;
+    mapping(uint256 => Game) private _games;
+
+    error BadParams();
+    error UnknownGame(uint256 gameId);
+    error WrongPhase(uint256 gameId, uint8 phase);
+    error NotYourMove(uint256 gameId, address expected);
+    error MoveTooLate(uint256 gameId, uint40 deadline);
+    error NotTimedOut(uint256 gameId, uint40 deadline);
+    error BadMerkleProof(uint256 gameId, uint64 index);
+    error NotJudge(uint256 gameId);
+    error BadVerdict(uint8 verdict);
+
+    event GameOpened(
+        uint256 indexed gameId,
+        address indexed creator,
+        address indexed challenger,
+        address defender,
+        uint64 n,
+        bytes32 root,
+        bytes32 genesis,
+        bytes32 claim,
+        bytes32 context
+    );
+    event LeafRevealed(uint256 indexed gameId, uint64 index, bytes32 leaf, uint40 deadline);
+    event LeafAnswered(uint256 indexed gameId, bool agree, uint64 agreed, uint64 disputed, uint40 deadline);
+    event JudgeCalled(uint256 indexed gameId, uint64 step, bytes32 pre, bytes32 post, uint8 verdict);
+    event GameResolved(uint256 indexed gameId, bool defenderWon, bool byTimeout);
+
+    /// Open a game; the caller becomes its creator.
+    function open(Params calldata p) external returns (uint256 gameId) {
+        if (
+            p.challenger == address(0) || p.defender == address(0) || p.challenger == p.defender
+                || address(p.judge) == address(0) || p.moveTimeout == 0 || p.n == 0 || p.root == 0
+        ) revert BadParams();
+        gameId = ++gameCount;
+        Game storage g = _games[gameId];
+        g.challenger = p.challenger;
+        g.defender = p.defender;
+        g.moveTimeout = p.moveTimeout;
+        g.creator = msg.sender;
+        g.judge = p.judge;
+        g.n = p.n;
+        g.disputed = p.n;
+        g.root = p.root;
+        g.pre = p.genesis;
+        g.post = p.claim;
+        g.context = p.context;
+        g.phase = p.n == 1 ? Phase.JUDGING : Phase.DEFENDER_MOVES;
+        g.deadline = uint40(block.timestamp) + p.moveTimeout;
+        emit GameOpened(gameId, msg.sender, p.challenger, p.defender, p.n, p.root, p.genesis, p.claim, p.context);
+    }
+
+    /// Defender: reveal L[mid-1], mid = midpoint of the disputed range, with its Merkle proof.
+    function reveal(uint256 gameId, bytes32 leaf, bytes32[] calldata proof) external {
+        Game storage g = _move(gameId, Phase.DEFENDER_MOVES);
+        uint64 index = (g.agreed + g.disputed) / 2 - 1;
+        if (!MerkleProof.verify(g.root, g.n, index, leaf, proof)) revert BadMerkleProof(gameId, index);
+        g.revealed = leaf;
+        g.phase = Phase.CHALLENGER_MOVES;
+        g.deadline = uint40(block.timestamp) + g.moveTimeout;
+        emit LeafRevealed(gameId, index, leaf, g.deadline);
+    }
+
+    /// Challenger: agree (the error is after the midpoint) or disagree (at or before it).
+    function answer(uint256 gameId, bool agree) external {
+        Game storage g = _move(gameId, Phase.CHALLENGER_MOVES);
+        uint64 mid = (g.agreed + g.disputed) / 2;
+        if (agree) {
+            g.agreed = mid;
+            g.pre = g.revealed;
+        } else {
+            g.disputed = mid;
+            g.post = g.revealed;
+        }
+        g.revealed = 0;
+        g.phase = g.disputed - g.agreed == 1 ? Phase.JUDGING : Phase.DEFENDER_MOVES;
+        g.deadline = uint40(block.timestamp) + g.moveTimeout;
+        emit LeafAnswered(gameId, agree, g.agreed, g.disputed, g.deadline);
+    }
+
+    /// Hand the last step to the judge with the caller's proof data. Anyone may call; if nobody does
+    /// before the deadline, the challenger (who alleges the fault) loses.
+    function callJudge(uint256 gameId, bytes calldata proof) external {
+        Game storage g = _move(gameId, Phase.JUDGING);
+        g.phase = Phase.AWAITING_JUDGE; // before the external call: a re-entering caller finds the game taken
+        IJudge.Case memory c = IJudge.Case({
+            gameId: gameId,
+            context: g.context,
+            step: g.agreed,
+            n: g.n,
+            pre: g.pre,
+            post: g.post,
+            challenger: g.challenger,
+            defender: g.defender
+        });
+        uint8 verdict = g.judge.judge(c, proof);
+        emit JudgeCalled(gameId, c.step, c.pre, c.post, verdict);
+        if (verdict == Verdict.PENDING) return;
+        if (verdict != Verdict.DEFENDER_WINS && verdict != Verdict.CHALLENGER_WINS) revert BadVerdict(verdict);
+        if (g.phase == Phase.AWAITING_JUDGE) _finish(gameId, g, verdict == Verdict.DEFENDER_WINS, false);
+    }
+
+    /// A judge that answered PENDING delivers its verdict.
+    function resolve(uint256 gameId, bool defenderWins) external {
+        Game storage g = _game(gameId);
+        if (g.phase != Phase.AWAITING_JUDGE) revert WrongPhase(gameId, g.phase);
+        if (msg.sender != address(g.judge)) revert NotJudge(gameId);
+        _finish(gameId, g, defenderWins, false);
+    }
+
+    /// After a missed deadline anyone ends the game: the party whose move it was loses.
+    function timeout(uint256 gameId) external {
+        Game storage g = _game(gameId);
+        uint8 phase = g.phase;
+        if (phase != Phase.DEFENDER_MOVES && phase != Phase.CHALLENGER_MOVES && phase != Phase.JUDGING) revert WrongPhase(gameId, phase);
+        if (block.timestamp <= g.deadline) revert NotTimedOut(gameId, g.deadline);
+        _finish(gameId, g, phase != Phase.DEFENDER_MOVES, true);
+    }
+
+    // ---- views ------------------------------------------------------------------------------
+
+    function getGame(uint256 gameId) external view returns (Game memory) {
+        return _game(gameId);
+    }
+
+    function phaseOf(uint256 gameId) external view returns (uint8) {
+        return _games[gameId].phase;
+    }
+
+    /// The leaf index the defender must reveal next (meaningful in Phase.DEFENDER_MOVES).
+    function nextIndex(uint256 gameId) external view returns (uint64) {
+        Game storage g = _game(gameId);
+        return (g.agreed + g.disputed) / 2 - 1;
+    }
+
+    // ---- internals --------------------------------------------------------------------------
+
+    function _game(uint256 gameId) private view returns (Game storage g) {
+        g = _games[gameId];
+        if (g.phase == Phase.NONE) revert UnknownGame(gameId);
+    }
+
+    /// Checks the phase, the mover (the phase says whose move it is; judging is open to anyone) and the deadline.
+    function _move(uint256 gameId, uint8 phase) private view returns (Game storage g) {
+        g = _game(gameId);
+        if (g.phase != phase) revert WrongPhase(gameId, g.phase);
+        address mover = phase == Phase.DEFENDER_MOVES ? g.defender : phase == Phase.CHALLENGER_MOVES ? g.challenger : address(0);
+        if (mover != address(0) && msg.sender != mover) revert NotYourMove(gameId, mover);
+        if (block.timestamp > g.deadline) revert MoveTooLate(gameId, g.deadline);
+    }
+
+    function _finish(uint256 gameId, Game storage g, bool defenderWon, bool byTimeout) private {
+        g.phase = defenderWon ? Phase.DEFENDER_WON : Phase.CHALLENGER_WON;
+        g.deadline = 0;
+        emit GameResolved(gameId, defenderWon, byTimeout);
+    }
+}
