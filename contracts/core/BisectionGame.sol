@@ -30,7 +30,7 @@ contract BisectionGame {
         address defender;
         IJudge judge;
         uint32 moveTimeout; // seconds per move
-        uint64 n; // leaves in the committed sequence (>= 1)
+        uint48 n; // leaves in the committed sequence (>= 1)
         bytes32 root; // defender's Merkle root over the leaves
         bytes32 genesis; // agreed state before leaf 0
         bytes32 claim; // defender's final leaf L[n-1], disputed
@@ -43,11 +43,10 @@ contract BisectionGame {
         uint8 phase;
         address defender;
         uint32 moveTimeout;
-        address creator;
+        uint48 n;
         IJudge judge;
-        uint64 n;
-        uint64 agreed; // leaves L[0..agreed-1] are agreed; pre = agreed == 0 ? genesis : L[agreed-1]
-        uint64 disputed; // the defender's L[disputed-1] is disputed; post = that leaf
+        uint48 agreed; // leaves L[0..agreed-1] are agreed; pre = agreed == 0 ? genesis : L[agreed-1]
+        uint48 disputed; // the defender's L[disputed-1] is disputed; post = that leaf
         bytes32 root;
         bytes32 pre;
         bytes32 post;
@@ -64,7 +63,7 @@ contract BisectionGame {
     error NotYourMove(uint256 gameId, address expected);
     error MoveTooLate(uint256 gameId, uint40 deadline);
     error NotTimedOut(uint256 gameId, uint40 deadline);
-    error BadMerkleProof(uint256 gameId, uint64 index);
+    error BadMerkleProof(uint256 gameId, uint48 index);
     error NotJudge(uint256 gameId);
     error BadVerdict(uint8 verdict);
 
@@ -73,18 +72,18 @@ contract BisectionGame {
         address indexed creator,
         address indexed challenger,
         address defender,
-        uint64 n,
+        uint48 n,
         bytes32 root,
         bytes32 genesis,
         bytes32 claim,
         bytes32 context
     );
-    event LeafRevealed(uint256 indexed gameId, uint64 index, bytes32 leaf, uint40 deadline);
-    event LeafAnswered(uint256 indexed gameId, bool agree, uint64 agreed, uint64 disputed, uint40 deadline);
-    event JudgeCalled(uint256 indexed gameId, uint64 step, bytes32 pre, bytes32 post, uint8 verdict);
+    event LeafRevealed(uint256 indexed gameId, uint48 index, bytes32 leaf, uint40 deadline);
+    event LeafAnswered(uint256 indexed gameId, bool agree, uint48 agreed, uint48 disputed, uint40 deadline);
+    event JudgeCalled(uint256 indexed gameId, uint48 step, bytes32 pre, bytes32 post, uint8 verdict);
     event GameResolved(uint256 indexed gameId, bool defenderWon, bool byTimeout);
 
-    /// Open a game; the caller becomes its creator.
+    /// Open a game. The caller (e.g. the job market) is named in GameOpened; it reads the outcome with phaseOf.
     function open(Params calldata p) external returns (uint256 gameId) {
         if (
             p.challenger == address(0) || p.defender == address(0) || p.challenger == p.defender
@@ -95,7 +94,6 @@ contract BisectionGame {
         g.challenger = p.challenger;
         g.defender = p.defender;
         g.moveTimeout = p.moveTimeout;
-        g.creator = msg.sender;
         g.judge = p.judge;
         g.n = p.n;
         g.disputed = p.n;
@@ -111,7 +109,7 @@ contract BisectionGame {
     /// Defender: reveal L[mid-1], mid = midpoint of the disputed range, with its Merkle proof.
     function reveal(uint256 gameId, bytes32 leaf, bytes32[] calldata proof) external {
         Game storage g = _move(gameId, Phase.DEFENDER_MOVES);
-        uint64 index = (g.agreed + g.disputed) / 2 - 1;
+        uint48 index = (g.agreed + g.disputed) / 2 - 1;
         if (!MerkleProof.verify(g.root, g.n, index, leaf, proof)) revert BadMerkleProof(gameId, index);
         g.revealed = leaf;
         g.phase = Phase.CHALLENGER_MOVES;
@@ -122,7 +120,7 @@ contract BisectionGame {
     /// Challenger: agree (the error is after the midpoint) or disagree (at or before it).
     function answer(uint256 gameId, bool agree) external {
         Game storage g = _move(gameId, Phase.CHALLENGER_MOVES);
-        uint64 mid = (g.agreed + g.disputed) / 2;
+        uint48 mid = (g.agreed + g.disputed) / 2;
         if (agree) {
             g.agreed = mid;
             g.pre = g.revealed;
@@ -130,7 +128,6 @@ contract BisectionGame {
             g.disputed = mid;
             g.post = g.revealed;
         }
-        g.revealed = 0;
         g.phase = g.disputed - g.agreed == 1 ? Phase.JUDGING : Phase.DEFENDER_MOVES;
         g.deadline = uint40(block.timestamp) + g.moveTimeout;
         emit LeafAnswered(gameId, agree, g.agreed, g.disputed, g.deadline);
@@ -186,7 +183,7 @@ contract BisectionGame {
     }
 
     /// The leaf index the defender must reveal next (meaningful in Phase.DEFENDER_MOVES).
-    function nextIndex(uint256 gameId) external view returns (uint64) {
+    function nextIndex(uint256 gameId) external view returns (uint48) {
         Game storage g = _game(gameId);
         return (g.agreed + g.disputed) / 2 - 1;
     }

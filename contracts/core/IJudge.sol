@@ -11,8 +11,8 @@ interface IJudge {
     struct Case {
         uint256 gameId;
         bytes32 context; // opaque, chosen by the game's creator (the job market passes the job id)
-        uint64 step; // index of the disputed step: leaf[step - 1] (or genesis) → leaf[step]
-        uint64 n; // number of leaves in the committed sequence
+        uint48 step; // index of the disputed step: leaf[step - 1] (or genesis) → leaf[step]
+        uint48 n; // number of leaves in the committed sequence
         bytes32 pre; // agreed leaf before the step (the genesis hash when step is 0)
         bytes32 post; // the defender's leaf after the step, disputed by the challenger
         address challenger;

@@ -40,9 +40,8 @@ contract JobMarket {
         uint32 checkpoints; // leaves in the committed sequence
         uint40 since; // when the job entered its current state
         uint96 collateral; // solver stake locked while it holds the job
-        bytes32 specHash;
-        bytes32 datasetHash;
-        bytes32 root; // Merkle root of the checkpoint state hashes committed so far
+        bytes32 inputs; // keccak256(abi.encode(specHash, datasetHash)): the agreed genesis of the computation
+        bytes32 root; // Merkle root of all checkpoint state hashes (set by submitResult)
         bytes32 modelHash; // final model hash (the last leaf)
     }
 
@@ -214,8 +213,8 @@ contract JobMarket {
         j.checkpoints = p.checkpoints;
         j.since = uint40(block.timestamp);
         j.collateral = p.collateral;
-        j.specHash = p.specHash;
-        j.datasetHash = p.datasetHash;
+        // One slot commits to both hashes (JobPosted carries them in full): posting stays cheap.
+        j.inputs = keccak256(abi.encode(p.specHash, p.datasetHash));
         emit JobPosted(
             jobId, msg.sender, p.specHash, p.datasetHash, p.price, p.duration, p.checkpoints, p.verifiers, p.challengeWindow, p.collateral
         );
@@ -253,13 +252,14 @@ contract JobMarket {
         staking.lock(msg.sender, j.collateral, Roles.SOLVER);
     }
 
-    /// Commit the Merkle root over the first `count` checkpoint state hashes (progress, before the result).
+    /// Commit the Merkle root over the first `count` checkpoint state hashes (progress, before the
+    /// result). The count is stored; the root is committed in the event log (the final root, which
+    /// the dispute game uses, is stored by submitResult), which keeps progress commits cheap.
     function commitCheckpoints(uint256 jobId, uint32 count, bytes32 root) external nonReentrant {
         Job storage j = _solverJob(jobId);
         if (count <= j.committed || count > j.checkpoints) revert BadCheckpointCount(count, j.committed, j.checkpoints);
         if (root == 0) revert ZeroHash();
         j.committed = count;
-        j.root = root;
         emit CheckpointsCommitted(jobId, count, root);
     }
 
@@ -339,7 +339,7 @@ contract JobMarket {
     }
 
     /// Challenge a submitted result: posts the dispute bond and opens a bisection game over the
-    /// committed checkpoints, genesis = the spec hash, claim = the model hash. `challengerNode` (0 for
+    /// committed checkpoints, genesis = the job's inputs hash, claim = the model hash. `challengerNode` (0 for
     /// none) is the caller's node credited in reputation.
     function challenge(uint256 jobId, uint64 challengerNode) external nonReentrant returns (uint256 gameId) {
         Job storage j = _job(jobId);
@@ -361,7 +361,7 @@ contract JobMarket {
                 moveTimeout: moveTimeout,
                 n: j.checkpoints,
                 root: j.root,
-                genesis: j.specHash,
+                genesis: j.inputs,
                 claim: j.modelHash,
                 context: bytes32(jobId)
             })

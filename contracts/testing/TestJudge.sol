@@ -15,14 +15,14 @@ contract TestJudge is IJudge {
     error BadProof();
     error NothingPending(uint256 gameId);
 
-    event Judged(uint256 indexed gameId, uint64 step, bool defenderWins);
+    event Judged(uint256 indexed gameId, uint48 step, bool defenderWins);
 
     constructor(bool deferred_) {
         deferred = deferred_;
     }
 
     /// The honest leaf after step `step` from `pre`.
-    function stepOf(bytes32 pre, uint64 step) public pure returns (bytes32) {
+    function stepOf(bytes32 pre, uint48 step) public pure returns (bytes32) {
         return keccak256(abi.encode(pre, step));
     }
 

@@ -11,13 +11,12 @@ export interface Game {
   phase: GamePhase;
   challenger: Address;
   defender: Address;
-  creator: Address;
   judge: Address;
   deadline: number;
   moveTimeout: number;
-  n: bigint;
-  agreed: bigint;
-  disputed: bigint;
+  n: number;
+  agreed: number;
+  disputed: number;
   root: Hex;
   pre: Hex;
   post: Hex;
@@ -53,13 +52,12 @@ export async function getGame(c: ChainClient, gameId: bigint): Promise<Game> {
     phase: GAME_PHASES[g.phase],
     challenger: g.challenger,
     defender: g.defender,
-    creator: g.creator,
     judge: g.judge,
     deadline: Number(g.deadline),
     moveTimeout: Number(g.moveTimeout),
-    n: g.n,
-    agreed: g.agreed,
-    disputed: g.disputed,
+    n: Number(g.n),
+    agreed: Number(g.agreed),
+    disputed: Number(g.disputed),
     root: g.root,
     pre: g.pre,
     post: g.post,
@@ -69,8 +67,8 @@ export async function getGame(c: ChainClient, gameId: bigint): Promise<Game> {
 }
 
 /** The leaf index the defender reveals next. */
-export function nextIndex(c: ChainClient, gameId: bigint): Promise<bigint> {
-  return read(c, { ...gameOf(c), functionName: 'nextIndex', args: [gameId] });
+export async function nextIndex(c: ChainClient, gameId: bigint): Promise<number> {
+  return Number(await read<number>(c, { ...gameOf(c), functionName: 'nextIndex', args: [gameId] }));
 }
 
 /** TestJudge in deferred mode: decide a pending case and resolve the game. */

@@ -1,8 +1,8 @@
 // JobMarket actions, one function per contract function, plus typed reads.
-import type { Address, Hex } from 'viem';
+import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem';
 import { jobMarketAbi } from './abi.ts';
 import { addressOf, eventOf, read, send, type ChainClient, type TxResult } from './client.ts';
-import { JOB_STATES } from './errors.ts';
+import { ChainError, JOB_STATES, toChainError } from './errors.ts';
 
 export type JobState = (typeof JOB_STATES)[number];
 
@@ -37,10 +37,20 @@ export interface Job {
   checkpoints: number;
   since: number;
   collateral: bigint;
-  specHash: Hex;
-  datasetHash: Hex;
+  /** keccak256(abi.encode(specHash, datasetHash)); the hashes themselves are in JobPosted (jobPosting). */
+  inputs: Hex;
   root: Hex;
   modelHash: Hex;
+}
+
+/** What JobPosted recorded about a job. */
+export interface JobPosting {
+  jobId: bigint;
+  submitter: Address;
+  specHash: Hex;
+  datasetHash: Hex;
+  price: bigint;
+  blockNumber: bigint;
 }
 
 const marketOf = (c: ChainClient) => ({ address: c.deployment.contracts.market, abi: jobMarketAbi });
@@ -126,10 +136,44 @@ export async function getJob(c: ChainClient, jobId: bigint): Promise<Job> {
     checkpoints: Number(j.checkpoints),
     since: Number(j.since),
     collateral: j.collateral,
-    specHash: j.specHash,
-    datasetHash: j.datasetHash,
+    inputs: j.inputs,
     root: j.root,
     modelHash: j.modelHash,
+  };
+}
+
+/** The agreed genesis of a job's computation: keccak256(abi.encode(specHash, datasetHash)). */
+export function jobInputsHash(specHash: Hex, datasetHash: Hex): Hex {
+  return keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [specHash, datasetHash]));
+}
+
+/** The job's spec and dataset hashes from its JobPosted event, checked against the stored inputs hash. */
+export async function jobPosting(c: ChainClient, jobId: bigint): Promise<JobPosting> {
+  const [job, logs] = await Promise.all([
+    getJob(c, jobId),
+    c.public
+      .getContractEvents({
+        address: c.deployment.contracts.market,
+        abi: jobMarketAbi,
+        eventName: 'JobPosted',
+        args: { jobId },
+        fromBlock: BigInt(c.deployment.deployedAtBlock),
+      })
+      .catch((e: unknown) => {
+        throw toChainError(e, c.deployment.rpcUrl);
+      }),
+  ]);
+  const log = logs[0];
+  if (!log || jobInputsHash(log.args.specHash!, log.args.datasetHash!) !== job.inputs) {
+    throw new ChainError(`no JobPosted event matching job ${jobId}`, { hint: 'the RPC may prune old logs; query an archive node' });
+  }
+  return {
+    jobId,
+    submitter: log.args.submitter!,
+    specHash: log.args.specHash!,
+    datasetHash: log.args.datasetHash!,
+    price: log.args.price!,
+    blockNumber: log.blockNumber,
   };
 }
 

@@ -9,6 +9,7 @@ import { setBackend, getBackend } from '../engine/kernels/current.ts';
 import { createWasmBackend } from '../engine/kernels/wasm/index.ts';
 import { cmdTrain, cmdReplay, cmdEval } from './train.ts';
 import { cmdDemo } from './demo.ts';
+import { CHAIN_OPTIONS, CHAIN_USAGE, cmdChain, cmdDeploy, cmdDevnet, cmdFaucet, cmdStake } from './chain.ts';
 
 const USAGE = `veritrain — verifiable, bit-reproducible ML training
 
@@ -24,7 +25,7 @@ Options:
   --out DIR     run directory; a run found there is resumed (default runs/<spec name>)
   --json        print one JSON object as the last line of stdout
   --quiet       no progress bar
-`;
+${CHAIN_USAGE}`;
 
 export interface CliContext {
   json: boolean;
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
         out: { type: 'string' },
         from: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
+        ...CHAIN_OPTIONS,
       },
     });
   } catch (e) {
@@ -93,6 +95,11 @@ async function main(argv: string[]): Promise<number> {
       case 'replay': result = await cmdReplay(ctx); break;
       case 'eval': result = await cmdEval(ctx); break;
       case 'demo': result = await cmdDemo(ctx); break;
+      case 'devnet': result = await cmdDevnet(ctx, values); break;
+      case 'deploy': result = await cmdDeploy(ctx, values); break;
+      case 'faucet': result = await cmdFaucet(ctx, values); break;
+      case 'stake': result = await cmdStake(ctx, values); break;
+      case 'chain': result = await cmdChain(ctx, values); break;
       default:
         throw new InputError(`unknown command "${cmd}"`, { hint: 'run veritrain --help' });
     }
