@@ -43,6 +43,11 @@ export interface NetNodeOptions {
   isBlocked?: (peerId: PeerId) => boolean;
   /** Gossipsub heartbeat in ms (default 1000; the mesh forms after a heartbeat or two). */
   gossipHeartbeatMs?: number;
+  /**
+   * Addresses exempt from the inbound connection rate limit (multiaddr prefixes such as
+   * /ip4/10.0.0.0/ipcidr/8). Tests and benchmarks on loopback open many connections from one host.
+   */
+  allow?: string[];
   /** Start the node (default true). */
   start?: boolean;
 }
@@ -58,6 +63,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
     privateKey: opts.privateKey,
     start: opts.start ?? true,
     addresses: { listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
+    connectionManager: { allow: opts.allow ?? [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES } })],

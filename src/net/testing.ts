@@ -9,6 +9,7 @@ export async function loopbackNode(opts: Partial<NetNodeOptions> = {}): Promise<
     listen: ['/ip4/127.0.0.1/tcp/0'],
     mdns: false,
     gossipHeartbeatMs: 100,
+    allow: ['/ip4/127.0.0.0/ipcidr/8'],
     ...opts,
   });
 }
