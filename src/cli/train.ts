@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { loadCheckpoint, readChainFromCheckpoints } from '../train/checkpoint.ts';
 import { loadSpecFile, type JobSpec } from '../train/spec.ts';
-import { evaluate, prepareJob, restoreState, stateHashOf, train, trainStep, type TrainResult } from '../train/train.ts';
+import { evaluate, prepareJob, restoreState, train, type TrainResult } from '../train/train.ts';
+import { replaySegment } from '../verify/replay.ts';
 import type { CliContext } from './main.ts';
 import { lossPlot } from './plot.ts';
 import { createProgress } from './progress.ts';
@@ -85,15 +86,11 @@ export async function cmdReplay(ctx: CliContext): Promise<Record<string, unknown
   if (ck.specHash !== job.specHash) {
     throw new InputError('the checkpoint belongs to another job spec', { details: `checkpoint ${ck.specHash}, spec ${job.specHash}` });
   }
-  restoreState(job, ck.tensors, ck.optimizerSteps);
   const bar = createProgress('replay', ctx.steps, { quiet: ctx.quiet });
-  for (let i = 0; i < ctx.steps; i++) {
-    trainStep(job, ck.step + i);
-    bar.update(i + 1);
-  }
+  const r = replaySegment(job, ck, ctx.steps, { onStep: (done) => bar.update(done) });
   bar.finish();
-  const step = ck.step + ctx.steps;
-  const hash = stateHashOf(job, step);
+  const step = r.toStep;
+  const hash = r.endHash;
   ctx.say(`state hash after step ${step}: ${hash}`);
   return { fromStep: ck.step, steps: ctx.steps, step, stateHash: hash };
 }

@@ -35,6 +35,8 @@ const fround = Math.fround;
  *   claimed (m, k) is checked by 2^k <= x < 2^(k+1) and m = ldexp(x, -k)).
  * - i2f(k): an integer |k| <= 152 to binary32 (exact).
  * Rounding to an integer is not an op of its own: it is (t + 1.5·2^23) - 1.5·2^23 (add, sub).
+ * The referee's opcodes for these are src/verify/scalar.ts `OP` (there frexp is two one-output
+ * ops, logb and significand, and k stays a binary32, so k + j and k + 1 are exact adds).
  */
 export const JUDGED_OPS = ['add', 'sub', 'mul', 'div', 'sqrt', 'cmp', 'ldexp', 'frexp', 'i2f'] as const;
 

@@ -82,9 +82,10 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
 export function dropout(x: Tensor, p: number, stream: RngStream, offset: number): Tensor {
   if (p <= 0) return x;
   const u = uniforms(stream, offset, x.size);
-  const scale = Math.fround(1 / Math.fround(1 - p));
+  const pf = Math.fround(p); // every comparison and op of the program is on binary32 values
+  const scale = Math.fround(1 / Math.fround(1 - pf));
   const m = new Float32Array(x.size);
-  for (let i = 0; i < m.length; i++) m[i] = u[i] >= p ? scale : 0;
+  for (let i = 0; i < m.length; i++) m[i] = u[i] >= pf ? scale : 0;
   return mul(x, new Tensor(m, x.shape));
 }
 

@@ -95,7 +95,7 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): number {
     for (let i = 0; i < g.length; i++) acc = f(acc + f(g[i] * g[i]));
   }
   const norm = f(Math.sqrt(acc));
-  if (norm > maxNorm) {
+  if (norm > f(maxNorm)) {
     const scale = f(f(maxNorm) / f(norm + f(1e-6)));
     for (const p of params) {
       const g = p.grad!.data;

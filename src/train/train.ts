@@ -161,7 +161,8 @@ function cursorAt(job: Job, step: number) {
   });
 }
 
-function stateAt(job: Job, step: number) {
+/** What a checkpoint after `step` steps holds (tensors are live views of the job's state). */
+export function stateAt(job: Job, step: number) {
   return { step, specHash: job.specHash, tensors: stateTensors(job), optimizerSteps: job.optimizer.state.t, cursor: cursorAt(job, step) };
 }
 
