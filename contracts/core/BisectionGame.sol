@@ -9,7 +9,7 @@ library Phase {
     uint8 internal constant NONE = 0;
     uint8 internal constant DEFENDER_MOVES = 1; // reveal the leaf at the midpoint
     uint8 internal constant CHALLENGER_MOVES = 2; // agree or disagree with the revealed leaf
-    uint8 internal constant JUDGING = 3; // one step left: the challenger (or anyone) calls the judge
+    uint8 internal constant JUDGING = 3; // one step left: anyone calls the judge (the defender must see it done)
     uint8 internal constant AWAITING_JUDGE = 4; // the judge answered PENDING and will call resolve
     uint8 internal constant DEFENDER_WON = 5;
     uint8 internal constant CHALLENGER_WON = 6;
@@ -133,8 +133,9 @@ contract BisectionGame {
         emit LeafAnswered(gameId, agree, g.agreed, g.disputed, g.deadline);
     }
 
-    /// Hand the last step to the judge with the caller's proof data. Anyone may call; if nobody does
-    /// before the deadline, the challenger (who alleges the fault) loses.
+    /// Hand the last step to the judge with the caller's proof data. Anyone may call. If nobody has
+    /// by the deadline, the defender loses: the proof data may need preimages only the defender
+    /// holds (e.g. the next level's commitment inside its leaf), so showing its step is its burden.
     function callJudge(uint256 gameId, bytes calldata proof) external {
         Game storage g = _move(gameId, Phase.JUDGING);
         g.phase = Phase.AWAITING_JUDGE; // before the external call: a re-entering caller finds the game taken
@@ -169,7 +170,8 @@ contract BisectionGame {
         uint8 phase = g.phase;
         if (phase != Phase.DEFENDER_MOVES && phase != Phase.CHALLENGER_MOVES && phase != Phase.JUDGING) revert WrongPhase(gameId, phase);
         if (block.timestamp <= g.deadline) revert NotTimedOut(gameId, g.deadline);
-        _finish(gameId, g, phase != Phase.DEFENDER_MOVES, true);
+        // The defender misses a reveal or the judge call; the challenger misses an answer.
+        _finish(gameId, g, phase == Phase.CHALLENGER_MOVES, true);
     }
 
     // ---- views ------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @title HookToken: a test ERC-20 that calls `onTokenTransfer` on contract recipients (as ERC-777/
-/// ERC-1363-style tokens do), to show that a malicious receiver cannot re-enter the job market.
+/// @title HookToken: a test ERC-20 that calls `onTokenTransfer` on recipients that registered for it
+/// (as ERC-777 tokens call registered hooks), to show that a malicious receiver cannot re-enter the
+/// job market.
 contract HookToken {
     mapping(address => uint256) public balanceOf;
+    mapping(address => bool) public wantsHook;
     mapping(address => mapping(address => uint256)) public allowance;
     uint256 public totalSupply;
 
@@ -12,6 +14,10 @@ contract HookToken {
     event Approval(address indexed owner, address indexed spender, uint256 value);
 
     error Insufficient();
+
+    function setHook(bool on) external {
+        wantsHook[msg.sender] = on;
+    }
 
     function mint(address to, uint256 amount) external {
         totalSupply += amount;
@@ -42,7 +48,7 @@ contract HookToken {
         balanceOf[from] -= amount;
         balanceOf[to] += amount;
         emit Transfer(from, to, amount);
-        if (to.code.length != 0) ITokenReceiver(to).onTokenTransfer(from, amount);
+        if (wantsHook[to]) ITokenReceiver(to).onTokenTransfer(from, amount);
     }
 }
 

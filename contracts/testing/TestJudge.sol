@@ -27,8 +27,10 @@ contract TestJudge is IJudge {
     }
 
     /// Proof data 0xbad0 stands for a malformed proof: the call reverts and the game is unchanged.
+    /// Proof data 0xbad1 makes it answer an invalid verdict (7), which the game must refuse.
     function judge(Case calldata c, bytes calldata proof) external returns (uint8) {
         if (keccak256(proof) == keccak256(hex"bad0")) revert BadProof();
+        if (keccak256(proof) == keccak256(hex"bad1")) return 7;
         if (deferred) {
             _pending[c.gameId] = c;
             return Verdict.PENDING;

@@ -224,9 +224,26 @@ export const hookTokenAbi = [
   {"inputs":[{"internalType":"address","name":"spender","type":"address"},{"internalType":"uint256","name":"amount","type":"uint256"}],"name":"approve","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"nonpayable","type":"function"},
   {"inputs":[{"internalType":"address","name":"","type":"address"}],"name":"balanceOf","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"},
   {"inputs":[{"internalType":"address","name":"to","type":"address"},{"internalType":"uint256","name":"amount","type":"uint256"}],"name":"mint","outputs":[],"stateMutability":"nonpayable","type":"function"},
+  {"inputs":[{"internalType":"bool","name":"on","type":"bool"}],"name":"setHook","outputs":[],"stateMutability":"nonpayable","type":"function"},
   {"inputs":[],"name":"totalSupply","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"},
   {"inputs":[{"internalType":"address","name":"to","type":"address"},{"internalType":"uint256","name":"amount","type":"uint256"}],"name":"transfer","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"nonpayable","type":"function"},
   {"inputs":[{"internalType":"address","name":"from","type":"address"},{"internalType":"address","name":"to","type":"address"},{"internalType":"uint256","name":"amount","type":"uint256"}],"name":"transferFrom","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"nonpayable","type":"function"},
+  {"inputs":[{"internalType":"address","name":"","type":"address"}],"name":"wantsHook","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"view","type":"function"},
+] as const;
+
+export const nestedJudgeAbi = [
+  {"inputs":[{"internalType":"contract BisectionGame","name":"game_","type":"address"},{"internalType":"contract IJudge","name":"inner_","type":"address"},{"internalType":"uint32","name":"moveTimeout_","type":"uint32"}],"stateMutability":"nonpayable","type":"constructor"},
+  {"inputs":[],"name":"BadPreimage","type":"error"},
+  {"inputs":[],"name":"NotGame","type":"error"},
+  {"inputs":[{"internalType":"uint256","name":"subGameId","type":"uint256"},{"internalType":"uint8","name":"phase","type":"uint8"}],"name":"SubGameNotOver","type":"error"},
+  {"inputs":[{"internalType":"uint256","name":"subGameId","type":"uint256"}],"name":"UnknownSubGame","type":"error"},
+  {"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint256","name":"parentGameId","type":"uint256"},{"indexed":true,"internalType":"uint256","name":"subGameId","type":"uint256"}],"name":"SubGameOpened","type":"event"},
+  {"inputs":[],"name":"game","outputs":[{"internalType":"contract BisectionGame","name":"","type":"address"}],"stateMutability":"view","type":"function"},
+  {"inputs":[],"name":"inner","outputs":[{"internalType":"contract IJudge","name":"","type":"address"}],"stateMutability":"view","type":"function"},
+  {"inputs":[{"components":[{"internalType":"uint256","name":"gameId","type":"uint256"},{"internalType":"bytes32","name":"context","type":"bytes32"},{"internalType":"uint48","name":"step","type":"uint48"},{"internalType":"uint48","name":"n","type":"uint48"},{"internalType":"bytes32","name":"pre","type":"bytes32"},{"internalType":"bytes32","name":"post","type":"bytes32"},{"internalType":"address","name":"challenger","type":"address"},{"internalType":"address","name":"defender","type":"address"}],"internalType":"struct IJudge.Case","name":"c","type":"tuple"},{"internalType":"bytes","name":"proof","type":"bytes"}],"name":"judge","outputs":[{"internalType":"uint8","name":"","type":"uint8"}],"stateMutability":"nonpayable","type":"function"},
+  {"inputs":[],"name":"moveTimeout","outputs":[{"internalType":"uint32","name":"","type":"uint32"}],"stateMutability":"view","type":"function"},
+  {"inputs":[{"internalType":"uint256","name":"","type":"uint256"}],"name":"parentOf","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"},
+  {"inputs":[{"internalType":"uint256","name":"subGameId","type":"uint256"}],"name":"settle","outputs":[],"stateMutability":"nonpayable","type":"function"},
 ] as const;
 
 export const reentrantReceiverAbi = [

@@ -39,6 +39,8 @@ export interface ChainClient {
   public: PublicClient<Transport, Chain>;
   /** Present when the client can send transactions. */
   wallet?: WalletClient<Transport, Chain, Account>;
+  /** Send with this gas limit instead of estimating: a reverting call is mined (tests use it). */
+  fixedGas?: bigint;
 }
 
 export function chainOf(chainId: number, rpcUrl: string): Chain {
@@ -57,21 +59,23 @@ export interface ConnectOptions {
   account?: Account;
   /** Receipt and event polling interval in ms (default 50: local nodes answer at once). */
   pollingInterval?: number;
+  fixedGas?: bigint;
 }
 
 export function connect(opts: ConnectOptions): ChainClient {
   const url = opts.rpcUrl ?? opts.deployment.rpcUrl;
   const chain = chainOf(opts.deployment.chainId, url);
-  const transport = http(url, { retryCount: 0 });
+  // Concurrent reads go out as one JSON-RPC batch.
+  const transport = http(url, { retryCount: 0, batch: { wait: 0 } });
   const pollingInterval = opts.pollingInterval ?? 50;
   const pub = createPublicClient({ chain, transport, pollingInterval }) as PublicClient<Transport, Chain>;
   const wallet = opts.account ? createWalletClient({ chain, transport, account: opts.account, pollingInterval }) : undefined;
-  return { deployment: { ...opts.deployment, rpcUrl: url }, chain, public: pub, wallet };
+  return { deployment: { ...opts.deployment, rpcUrl: url }, chain, public: pub, wallet, fixedGas: opts.fixedGas };
 }
 
 /** The same connection acting as another account. */
 export function withAccount(c: ChainClient, account: Account): ChainClient {
-  return connect({ deployment: c.deployment, account, pollingInterval: c.public.pollingInterval });
+  return connect({ deployment: c.deployment, account, pollingInterval: c.public.pollingInterval, fixedGas: c.fixedGas });
 }
 
 export function addressOf(c: ChainClient): Address {
@@ -94,11 +98,14 @@ export interface TxResult {
  * Send one transaction (built by `write` with the typed wallet) and wait for its receipt. A call that
  * would revert throws a ContractRevertError before anything is sent (the gas estimate runs it first).
  */
-export async function send(c: ChainClient, write: (w: WalletClient<Transport, Chain, Account>) => Promise<Hash>): Promise<TxResult> {
+export async function send(
+  c: ChainClient,
+  write: (w: WalletClient<Transport, Chain, Account>, extra: { gas?: bigint }) => Promise<Hash>,
+): Promise<TxResult> {
   if (!c.wallet) addressOf(c);
   let hash: Hash;
   try {
-    hash = await write(c.wallet!);
+    hash = await write(c.wallet!, c.fixedGas === undefined ? {} : { gas: c.fixedGas });
   } catch (e) {
     throw toChainError(e, c.deployment.rpcUrl);
   }
@@ -123,9 +130,11 @@ async function revertReason(c: ChainClient, hash: Hash, receipt: TransactionRece
     const tx = await c.public.getTransaction({ hash });
     await c.public.call({ account: tx.from, to: tx.to, data: tx.input, blockNumber: receipt.blockNumber });
   } catch (e) {
-    return toChainError(e, c.deployment.rpcUrl);
+    return Object.assign(toChainError(e, c.deployment.rpcUrl), { transactionHash: hash });
   }
-  return new ChainError(`transaction ${hash} reverted on chain`, { hint: 'read the contract state and retry' });
+  return Object.assign(new ChainError(`transaction ${hash} reverted on chain`, { hint: 'read the contract state and retry' }), {
+    transactionHash: hash,
+  });
 }
 
 /** Read a view function; reverts become ContractRevertErrors. */

@@ -9,6 +9,8 @@ export class ContractRevertError extends VeritrainError {
   override name = 'ContractRevertError';
   readonly errorName: string;
   readonly args: readonly unknown[];
+  /** Set when the reverting transaction was mined (sent without a gas estimate). */
+  transactionHash?: `0x${string}`;
   constructor(errorName: string, args: readonly unknown[], opts: ErrorOptions & { what?: string } = {}) {
     const shown = args.map((a) => (typeof a === 'bigint' ? a.toString() : String(a))).join(', ');
     super(`${errorName}(${shown})${opts.what ? `: ${opts.what}` : ''}`, opts);
@@ -96,6 +98,10 @@ const EXPLAIN: Record<string, (args: readonly any[]) => { what: string; hint?: s
   NothingToWithdraw: () => ({ what: 'nothing is credited to this address' }),
   BadProof: () => ({ what: 'the judge rejected the proof data' }),
   NothingPending: (a) => ({ what: `no pending case for game ${a[0]}` }),
+  NotGame: () => ({ what: 'only the bisection game calls the judge' }),
+  BadPreimage: () => ({ what: "the proof data does not open the game's leaves" }),
+  UnknownSubGame: (a) => ({ what: `game ${a[0]} is not a sub-game of this judge` }),
+  SubGameNotOver: (a) => ({ what: `sub-game ${a[0]} is still in phase ${GAME_PHASES[Number(a[1])] ?? a[1]}` }),
 };
 
 /** Every custom error of every contract, deduplicated by signature, for decoding revert data. */

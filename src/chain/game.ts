@@ -28,21 +28,21 @@ const gameOf = (c: ChainClient) => ({ address: c.deployment.contracts.game, abi:
 
 /** Defender: reveal the leaf at the game's next index with its Merkle proof. */
 export function reveal(c: ChainClient, gameId: bigint, leaf: Hex, proof: readonly Hex[]): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...gameOf(c), functionName: 'reveal', args: [gameId, leaf, proof] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...gameOf(c), functionName: 'reveal', args: [gameId, leaf, proof] }));
 }
 
 /** Challenger: agree or disagree with the revealed leaf. */
 export function answer(c: ChainClient, gameId: bigint, agree: boolean): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...gameOf(c), functionName: 'answer', args: [gameId, agree] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...gameOf(c), functionName: 'answer', args: [gameId, agree] }));
 }
 
 export function callJudge(c: ChainClient, gameId: bigint, proof: Hex = '0x'): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...gameOf(c), functionName: 'callJudge', args: [gameId, proof] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...gameOf(c), functionName: 'callJudge', args: [gameId, proof] }));
 }
 
 /** End a game whose mover missed the deadline. */
 export function timeoutGame(c: ChainClient, gameId: bigint): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...gameOf(c), functionName: 'timeout', args: [gameId] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...gameOf(c), functionName: 'timeout', args: [gameId] }));
 }
 
 export async function getGame(c: ChainClient, gameId: bigint): Promise<Game> {
@@ -73,5 +73,5 @@ export async function nextIndex(c: ChainClient, gameId: bigint): Promise<number>
 
 /** TestJudge in deferred mode: decide a pending case and resolve the game. */
 export function decidePending(c: ChainClient, judge: Address, gameId: bigint): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ address: judge, abi: testJudgeAbi, functionName: 'decide', args: [c.deployment.contracts.game, gameId] }));
+  return send(c, (w, x) => w.writeContract({ ...x, address: judge, abi: testJudgeAbi, functionName: 'decide', args: [c.deployment.contracts.game, gameId] }));
 }

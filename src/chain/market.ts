@@ -57,49 +57,49 @@ const marketOf = (c: ChainClient) => ({ address: c.deployment.contracts.market, 
 
 /** Post a job; the market must be approved for `price` (token.ensureAllowance). */
 export async function postJob(c: ChainClient, p: PostJobParams): Promise<{ jobId: bigint; tx: TxResult }> {
-  const tx = await send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'postJob', args: [p] }));
+  const tx = await send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'postJob', args: [p] }));
   return { jobId: eventOf(tx, 'JobPosted').jobId as bigint, tx };
 }
 
 export function cancelJob(c: ChainClient, jobId: bigint): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'cancelJob', args: [jobId] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'cancelJob', args: [jobId] }));
 }
 
 export function claimJob(c: ChainClient, jobId: bigint, nodeId: bigint): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'claimJob', args: [jobId, nodeId] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'claimJob', args: [jobId, nodeId] }));
 }
 
 export function commitCheckpoints(c: ChainClient, jobId: bigint, count: number, root: Hex): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'commitCheckpoints', args: [jobId, count, root] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'commitCheckpoints', args: [jobId, count, root] }));
 }
 
 export function submitResult(c: ChainClient, jobId: bigint, root: Hex, modelHash: Hex): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'submitResult', args: [jobId, root, modelHash] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'submitResult', args: [jobId, root, modelHash] }));
 }
 
 export function reopenExpired(c: ChainClient, jobId: bigint): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'reopenExpired', args: [jobId] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'reopenExpired', args: [jobId] }));
 }
 
 /** Draw the job's verifiers; `rearmed` when the seed block aged out and the draw moved to the next block. */
 export async function drawVerifiers(c: ChainClient, jobId: bigint): Promise<{ verifiers: Address[]; rearmed: boolean; tx: TxResult }> {
-  const tx = await send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'drawVerifiers', args: [jobId] }));
+  const tx = await send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'drawVerifiers', args: [jobId] }));
   const drawn = tx.events.find((e) => e.eventName === 'VerifiersDrawn');
   return { verifiers: (drawn?.args.verifiers as Address[]) ?? [], rearmed: !drawn, tx };
 }
 
 export function attest(c: ChainClient, jobId: bigint, digest: Hex): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'attest', args: [jobId, digest] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'attest', args: [jobId, digest] }));
 }
 
 /** Challenge a result (the market must be approved for the dispute bond); returns the game id. */
 export async function challenge(c: ChainClient, jobId: bigint, challengerNode = 0n): Promise<{ gameId: bigint; tx: TxResult }> {
-  const tx = await send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'challenge', args: [jobId, challengerNode] }));
+  const tx = await send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'challenge', args: [jobId, challengerNode] }));
   return { gameId: eventOf(tx, 'DisputeOpened').gameId as bigint, tx };
 }
 
 export async function settleDispute(c: ChainClient, jobId: bigint): Promise<{ solverWon: boolean; tx: TxResult }> {
-  const tx = await send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'settleDispute', args: [jobId] }));
+  const tx = await send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'settleDispute', args: [jobId] }));
   return { solverWon: eventOf(tx, 'DisputeSettled').solverWon as boolean, tx };
 }
 
@@ -107,14 +107,14 @@ export async function finalize(
   c: ChainClient,
   jobId: bigint,
 ): Promise<{ solverPay: bigint; verifierPay: bigint; refund: bigint; tx: TxResult }> {
-  const tx = await send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'finalize', args: [jobId] }));
+  const tx = await send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'finalize', args: [jobId] }));
   const e = eventOf(tx, 'JobFinalized');
   return { solverPay: e.solverPay as bigint, verifierPay: e.verifierPay as bigint, refund: e.refund as bigint, tx };
 }
 
 /** Withdraw everything credited to the caller; returns the amount. */
 export async function withdraw(c: ChainClient): Promise<{ amount: bigint; tx: TxResult }> {
-  const tx = await send(c, (w) => w.writeContract({ ...marketOf(c), functionName: 'withdraw' }));
+  const tx = await send(c, (w, x) => w.writeContract({ ...x, ...marketOf(c), functionName: 'withdraw' }));
   return { amount: eventOf(tx, 'Withdrawn').amount as bigint, tx };
 }
 

@@ -58,8 +58,8 @@ export async function registerNode(
   const raw = opts.peer instanceof Uint8Array ? opts.peer : await opts.peer.sign(hexToBytes(nodeBindingMessage(c)));
   const signature = registrySignature(opts.peerId, raw);
   const hw = { cores: opts.hardware.cores, memoryMiB: opts.hardware.memoryMiB, accelerator: label32(opts.hardware.accelerator) };
-  const tx = await send(c, (w) =>
-    w.writeContract({ ...registryOf(c), functionName: 'registerNode', args: [opts.peerId, signature, opts.roles, hw] }),
+  const tx = await send(c, (w, x) =>
+    w.writeContract({ ...x, ...registryOf(c), functionName: 'registerNode', args: [opts.peerId, signature, opts.roles, hw] }),
   );
   const e = eventOf(tx, 'NodeRegistered');
   return { nodeId: e.nodeId as bigint, peerVerified: e.peerVerified as boolean, tx };
@@ -72,11 +72,11 @@ export function nodeBindingMessage(c: ChainClient, owner: Address = addressOf(c)
 
 export function updateNode(c: ChainClient, nodeId: bigint, roles: number, hardware: Hardware): Promise<TxResult> {
   const hw = { cores: hardware.cores, memoryMiB: hardware.memoryMiB, accelerator: label32(hardware.accelerator) };
-  return send(c, (w) => w.writeContract({ ...registryOf(c), functionName: 'updateNode', args: [nodeId, roles, hw] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...registryOf(c), functionName: 'updateNode', args: [nodeId, roles, hw] }));
 }
 
 export function deregisterNode(c: ChainClient, nodeId: bigint): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...registryOf(c), functionName: 'deregisterNode', args: [nodeId] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...registryOf(c), functionName: 'deregisterNode', args: [nodeId] }));
 }
 
 export async function getNode(c: ChainClient, nodeId: bigint): Promise<NodeInfo> {

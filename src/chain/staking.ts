@@ -15,23 +15,23 @@ const stakingOf = (c: ChainClient) => ({ address: c.deployment.contracts.staking
 
 /** Bond `amount` (the staking contract must be approved for it: token.ensureAllowance). */
 export function bond(c: ChainClient, amount: bigint): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...stakingOf(c), functionName: 'bond', args: [amount] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...stakingOf(c), functionName: 'bond', args: [amount] }));
 }
 
 export function requestUnbond(c: ChainClient, amount: bigint): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...stakingOf(c), functionName: 'requestUnbond', args: [amount] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...stakingOf(c), functionName: 'requestUnbond', args: [amount] }));
 }
 
 export function withdrawUnbonded(c: ChainClient): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...stakingOf(c), functionName: 'withdrawUnbonded' }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...stakingOf(c), functionName: 'withdrawUnbonded' }));
 }
 
 export function joinVerifierPool(c: ChainClient): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...stakingOf(c), functionName: 'joinVerifierPool' }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...stakingOf(c), functionName: 'joinVerifierPool' }));
 }
 
 export function leaveVerifierPool(c: ChainClient): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...stakingOf(c), functionName: 'leaveVerifierPool' }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...stakingOf(c), functionName: 'leaveVerifierPool' }));
 }
 
 export function stakeOf(c: ChainClient, operator: Address = addressOf(c)): Promise<StakeAccount> {

@@ -18,16 +18,16 @@ export function allowance(c: ChainClient, owner: Address, spender: Address): Pro
 }
 
 export function approve(c: ChainClient, spender: Address, amount: bigint): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...tokenOf(c), functionName: 'approve', args: [spender, amount] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...tokenOf(c), functionName: 'approve', args: [spender, amount] }));
 }
 
 export function transfer(c: ChainClient, to: Address, amount: bigint): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...tokenOf(c), functionName: 'transfer', args: [to, amount] }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...tokenOf(c), functionName: 'transfer', args: [to, amount] }));
 }
 
 /** Mint the faucet amount to the caller (devnets and testnets). */
 export function faucet(c: ChainClient): Promise<TxResult> {
-  return send(c, (w) => w.writeContract({ ...tokenOf(c), functionName: 'faucet' }));
+  return send(c, (w, x) => w.writeContract({ ...x, ...tokenOf(c), functionName: 'faucet' }));
 }
 
 /** Approve `spender` for unlimited spending if its allowance is below `amount`; null when no tx was needed. */

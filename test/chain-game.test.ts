@@ -1,0 +1,293 @@
+// BisectionGame on a real anvil with the TestJudge: games of every size end at the first wrong
+// step, each move's reverts leave the game unchanged, deadlines decide, a PENDING judge resolves
+// later, and a two-level game (a NestedJudge opening a game over the sub-steps) settles upward.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import fc from 'fast-check';
+import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem';
+import * as abis from '../src/chain/abi.ts';
+import { devAccount, send, type ChainClient } from '../src/chain/client.ts';
+import { CHAIN_SOURCES, compileContracts } from '../src/chain/compile.ts';
+import { answer, callJudge, decidePending, getGame, nextIndex, reveal, timeoutGame } from '../src/chain/game.ts';
+import { merkleProof, merkleRoot } from '../src/chain/merkle.ts';
+import { expectRevert, h, honestLeaves, minedAs, playGame, startTestChain, type TestChain } from './chain.ts';
+
+const CREATOR = 0, CHALLENGER = 1, DEFENDER = 2, STRANGER = 3;
+const TIMEOUT = 600;
+let ch: TestChain;
+let snap: Hex;
+let deferredJudge: Address;
+let nestedJudge: Address;
+const c = (i: number) => ch.as(i);
+const addr = (i: number) => devAccount(i).address;
+const ZERO = `0x${'00'.repeat(32)}` as Hex;
+
+interface Open {
+  n: number;
+  leaves: readonly Hex[];
+  genesis?: Hex;
+  claim?: Hex;
+  judge?: Address;
+  challenger?: Address;
+  defender?: Address;
+  moveTimeout?: number;
+  root?: Hex;
+}
+
+async function open(o: Open, by: ChainClient = c(CREATOR)): Promise<bigint> {
+  const game = ch.deployment.contracts.game;
+  const tx = await send(by, (w, x) =>
+    w.writeContract({
+      ...x,
+      address: game,
+      abi: abis.bisectionGameAbi,
+      functionName: 'open',
+      args: [
+        {
+          challenger: o.challenger ?? addr(CHALLENGER),
+          defender: o.defender ?? addr(DEFENDER),
+          judge: o.judge ?? ch.deployment.contracts.judge,
+          moveTimeout: o.moveTimeout ?? TIMEOUT,
+          n: o.n,
+          root: o.root ?? merkleRoot(o.leaves),
+          genesis: o.genesis ?? h('genesis'),
+          claim: o.claim ?? o.leaves[o.n - 1],
+          context: h('context'),
+        },
+      ],
+    }),
+  );
+  return tx.events.find((e) => e.eventName === 'GameOpened')!.args.gameId as bigint;
+}
+
+before(async () => {
+  ch = await startTestChain();
+  const artifacts = await compileContracts({ include: CHAIN_SOURCES });
+  const deploy = async (name: string, abi: readonly unknown[], args: readonly unknown[]) => {
+    const hash = await c(0).wallet!.deployContract({ abi: abi as never, bytecode: artifacts[name].bytecode, args: args as never });
+    return (await c(0).public.waitForTransactionReceipt({ hash })).contractAddress!;
+  };
+  deferredJudge = await deploy('testing/TestJudge.sol:TestJudge', abis.testJudgeAbi, [true]);
+  nestedJudge = await deploy('testing/NestedJudge.sol:NestedJudge', abis.nestedJudgeAbi, [ch.deployment.contracts.game, ch.deployment.contracts.judge, TIMEOUT]);
+});
+after(() => ch?.anvil.stop());
+beforeEach(async () => {
+  snap = await ch.snapshot();
+});
+afterEach(async () => {
+  await ch.revert(snap);
+});
+
+describe('full games', () => {
+  test('the honest side wins for any size and any first wrong leaf (fast-check)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n }))),
+        fc.boolean(),
+        async ([n, firstBad], defenderCheats) => {
+          const s = await ch.snapshot();
+          try {
+            const truth = honestLeaves(h('genesis'), n);
+            // firstBad == n means "no wrong leaf": then only a lying challenger can dispute.
+            const wrong = truth.map((l, i) => (i >= firstBad ? h(`wrong ${i}`) : l));
+            const cheating = defenderCheats && firstBad < n;
+            const defenderLeaves = cheating ? wrong : truth;
+            const challengerView = cheating ? truth : wrong;
+            const gameId = await open({ n, leaves: defenderLeaves });
+            const phase = await playGame(c(DEFENDER), c(CHALLENGER), gameId, defenderLeaves, challengerView);
+            assert.equal(phase, cheating ? 'challenger-won' : 'defender-won');
+            const g = await getGame(c(0), gameId);
+            // The game narrowed to one step: the first wrong leaf when the defender cheats.
+            assert.equal(g.disputed - g.agreed, 1);
+            if (cheating) assert.equal(g.agreed, firstBad);
+          } finally {
+            await ch.revert(s);
+          }
+        },
+      ),
+      { numRuns: 25, seed: 20261123 },
+    );
+  });
+
+  test('a one-leaf game goes straight to the judge', async () => {
+    const truth = honestLeaves(h('genesis'), 1);
+    const gameId = await open({ n: 1, leaves: truth });
+    assert.equal((await getGame(c(0), gameId)).phase, 'judging');
+    const tx = await callJudge(c(STRANGER), gameId);
+    assert.ok(tx.events.some((e) => e.eventName === 'GameResolved' && e.args.defenderWon === true));
+  });
+});
+
+describe('moves and their reverts', () => {
+  test('reveal: only the defender, in its phase, in time, with a proof of the right leaf', async () => {
+    const leaves = honestLeaves(h('genesis'), 8);
+    const gameId = await open({ n: 8, leaves });
+    const i = await nextIndex(c(0), gameId);
+    assert.equal(i, 3);
+    const d = minedAs(ch, DEFENDER);
+    await expectRevert(ch, () => reveal(minedAs(ch, CHALLENGER), gameId, leaves[i], merkleProof(leaves, i)), 'NotYourMove');
+    await expectRevert(ch, () => reveal(d, gameId, leaves[i + 1], merkleProof(leaves, i)), 'BadMerkleProof');
+    await expectRevert(ch, () => reveal(d, gameId, leaves[i], merkleProof(leaves, i).slice(1)), 'BadMerkleProof');
+    await expectRevert(ch, () => reveal(d, 99n, leaves[i], merkleProof(leaves, i)), 'UnknownGame');
+    await expectRevert(ch, () => answer(minedAs(ch, CHALLENGER), gameId, true), 'WrongPhase');
+    await expectRevert(ch, () => callJudge(minedAs(ch, CHALLENGER), gameId), 'WrongPhase');
+    await ch.increaseTime(TIMEOUT + 1);
+    await expectRevert(ch, () => reveal(d, gameId, leaves[i], merkleProof(leaves, i)), 'MoveTooLate');
+  });
+
+  test('answer: only the challenger, in its phase, in time; agree moves the agreed bound', async () => {
+    const leaves = honestLeaves(h('genesis'), 8);
+    const gameId = await open({ n: 8, leaves });
+    await reveal(c(DEFENDER), gameId, leaves[3], merkleProof(leaves, 3));
+    const ch1 = minedAs(ch, CHALLENGER);
+    await expectRevert(ch, () => answer(minedAs(ch, DEFENDER), gameId, true), 'NotYourMove');
+    await expectRevert(ch, () => reveal(minedAs(ch, DEFENDER), gameId, leaves[3], merkleProof(leaves, 3)), 'WrongPhase');
+    const tx = await answer(c(CHALLENGER), gameId, true);
+    const e = tx.events.find((x) => x.eventName === 'LeafAnswered')!;
+    assert.deepEqual([e.args.agreed, e.args.disputed], [4, 8]);
+    const g = await getGame(c(0), gameId);
+    assert.deepEqual([g.pre, g.post, g.phase], [leaves[3], leaves[7], 'defender-moves']);
+    await reveal(c(DEFENDER), gameId, leaves[5], merkleProof(leaves, 5));
+    await ch.increaseTime(TIMEOUT + 1);
+    await expectRevert(ch, () => answer(ch1, gameId, false), 'MoveTooLate');
+  });
+
+  test('callJudge: a judge that rejects the proof or answers nonsense changes nothing', async () => {
+    const leaves = honestLeaves(h('genesis'), 2);
+    const gameId = await open({ n: 2, leaves });
+    await reveal(c(DEFENDER), gameId, leaves[0], merkleProof(leaves, 0));
+    await answer(c(CHALLENGER), gameId, true);
+    const s = minedAs(ch, STRANGER);
+    await expectRevert(ch, () => callJudge(s, gameId, '0xbad0'), 'BadProof');
+    await expectRevert(ch, () => callJudge(s, gameId, '0xbad1'), 'BadVerdict');
+    const tx = await callJudge(c(STRANGER), gameId);
+    const judged = tx.events.find((e) => e.eventName === 'JudgeCalled')!;
+    assert.deepEqual([judged.args.step, judged.args.pre, judged.args.post, judged.args.verdict], [1, leaves[0], leaves[1], 1]);
+    assert.equal((await getGame(c(0), gameId)).phase, 'defender-won');
+    await expectRevert(ch, () => callJudge(s, gameId), 'WrongPhase');
+    await expectRevert(ch, () => timeoutGame(s, gameId), 'WrongPhase');
+  });
+
+  test('open refuses bad parameters', async () => {
+    const leaves = honestLeaves(h('genesis'), 4);
+    const zero = '0x0000000000000000000000000000000000000000' as Address;
+    const bad = async (o: Partial<Open>) => expectRevert(ch, () => open({ n: 4, leaves, ...o }, minedAs(ch, CREATOR)), 'BadParams');
+    await bad({ challenger: zero });
+    await bad({ defender: zero });
+    await bad({ defender: addr(CHALLENGER) });
+    await bad({ judge: zero });
+    await bad({ moveTimeout: 0 });
+    await bad({ n: 0, claim: h('x') });
+    await bad({ root: ZERO });
+    await assert.rejects(getGame(c(0), 99n), (e: Error & { errorName?: string }) => e.errorName === 'UnknownGame');
+  });
+});
+
+describe('deadlines', () => {
+  test('whoever misses a move loses: defender reveal, challenger answer, defender judge call', async () => {
+    const leaves = honestLeaves(h('genesis'), 4);
+    const s = minedAs(ch, STRANGER);
+    // Defender misses its reveal.
+    let gameId = await open({ n: 4, leaves });
+    await expectRevert(ch, () => timeoutGame(s, gameId), 'NotTimedOut');
+    await ch.increaseTime(TIMEOUT + 1);
+    let tx = await timeoutGame(c(STRANGER), gameId);
+    assert.ok(tx.events.some((e) => e.eventName === 'GameResolved' && e.args.defenderWon === false && e.args.byTimeout === true));
+    // Challenger misses its answer.
+    gameId = await open({ n: 4, leaves });
+    await reveal(c(DEFENDER), gameId, leaves[1], merkleProof(leaves, 1));
+    await ch.increaseTime(TIMEOUT + 1);
+    tx = await timeoutGame(c(STRANGER), gameId);
+    assert.equal((await getGame(c(0), gameId)).phase, 'defender-won');
+    // Nobody calls the judge: the defender, who must show its step, loses.
+    gameId = await open({ n: 1, leaves: leaves.slice(0, 1) });
+    await ch.increaseTime(TIMEOUT + 1);
+    await expectRevert(ch, () => callJudge(s, gameId), 'MoveTooLate');
+    await timeoutGame(c(STRANGER), gameId);
+    assert.equal((await getGame(c(0), gameId)).phase, 'challenger-won');
+    await expectRevert(ch, () => timeoutGame(s, 99n), 'UnknownGame');
+  });
+});
+
+describe('judges that answer later', () => {
+  test('PENDING waits for the judge; only the judge resolves', async () => {
+    const leaves = honestLeaves(h('genesis'), 1);
+    const gameId = await open({ n: 1, leaves, judge: deferredJudge });
+    await callJudge(c(DEFENDER), gameId);
+    assert.equal((await getGame(c(0), gameId)).phase, 'awaiting-judge');
+    // No deadline runs while the judge works.
+    await ch.increaseTime(TIMEOUT * 10);
+    await expectRevert(ch, () => timeoutGame(minedAs(ch, STRANGER), gameId), 'WrongPhase');
+    const resolve = (by: ChainClient) =>
+      send(by, (w, x) => w.writeContract({ ...x, address: ch.deployment.contracts.game, abi: abis.bisectionGameAbi, functionName: 'resolve', args: [gameId, false] }));
+    await expectRevert(ch, () => resolve(minedAs(ch, STRANGER)), 'NotJudge');
+    await decidePending(c(STRANGER), deferredJudge, gameId);
+    assert.equal((await getGame(c(0), gameId)).phase, 'defender-won');
+    await expectRevert(ch, () => resolve(minedAs(ch, STRANGER)), 'WrongPhase');
+    await expectRevert(ch, () => decidePending(minedAs(ch, STRANGER), deferredJudge, gameId), 'NothingPending');
+  });
+
+  test('two levels: the step is decided by a game over its sub-steps', async () => {
+    // Level 1: 4 steps. Each step is 5 sub-steps of the TestJudge's hash chain; a level-1 leaf is
+    // keccak256(abi.encode(state, subRoot, subN)).
+    const SUB = 5;
+    const leafOf = (state: Hex, sub: readonly Hex[]) =>
+      keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint48' }], [state, merkleRoot(sub), SUB]));
+    const genesis = h('genesis');
+    const build = (cheatAt: number) => {
+      const states: Hex[] = [], subs: Hex[][] = [], leaves: Hex[] = [];
+      let state = genesis;
+      for (let i = 0; i < 4; i++) {
+        const sub = honestLeaves(state, SUB);
+        // A cheat keeps an honest-looking sub-trace but claims a different end state.
+        const end = i === cheatAt ? h('forged') : sub[SUB - 1];
+        states.push(end);
+        subs.push(sub);
+        leaves.push(leafOf(end, sub));
+        state = end;
+      }
+      return { states, subs, leaves };
+    };
+    for (const cheatAt of [-1, 0, 2]) {
+      const s = await ch.snapshot();
+      const d = build(cheatAt);
+      const honest = build(-1);
+      const gameId = await open({ n: 4, leaves: d.leaves, genesis, judge: nestedJudge });
+      // Level 1: bisect to one step (the defender plays its leaves, the challenger the honest ones).
+      for (;;) {
+        const g = await getGame(c(0), gameId);
+        if (g.phase === 'judging') break;
+        if (g.phase === 'defender-moves') {
+          const i = await nextIndex(c(0), gameId);
+          await reveal(c(DEFENDER), gameId, d.leaves[i], merkleProof(d.leaves, i));
+        } else {
+          const i = Math.floor((g.agreed + g.disputed) / 2) - 1;
+          await answer(c(CHALLENGER), gameId, g.revealed === honest.leaves[i]);
+        }
+      }
+      const g = await getGame(c(0), gameId);
+      const step = g.agreed;
+      const pre = step === 0 ? [genesis, ZERO, 0] : [d.states[step - 1], merkleRoot(d.subs[step - 1]), SUB];
+      const proof = encodeAbiParameters(
+        ['bytes32', 'bytes32', 'uint48', 'bytes32', 'bytes32', 'uint48'].map((type) => ({ type })),
+        [...(pre as [Hex, Hex, number]), d.states[step], merkleRoot(d.subs[step]), SUB],
+      );
+      const tx = await callJudge(c(DEFENDER), gameId, proof);
+      const opened = tx.events.find((e) => e.eventName === 'SubGameOpened')!;
+      const subGame = opened.args.subGameId as bigint;
+      assert.equal((await getGame(c(0), gameId)).phase, 'awaiting-judge');
+      // Level 2: the sub-game over the step's sub-steps, with the TestJudge at the bottom.
+      const subLeaves = d.subs[step];
+      const subTruth = honestLeaves(step === 0 ? genesis : d.states[step - 1], SUB);
+      const sg = await getGame(c(0), subGame);
+      assert.deepEqual([sg.pre, sg.post, sg.n], [step === 0 ? genesis : d.states[step - 1], d.states[step], SUB]);
+      const subPhase = await playGame(c(DEFENDER), c(CHALLENGER), subGame, subLeaves, subTruth);
+      assert.equal(subPhase, cheatAt === step ? 'challenger-won' : 'defender-won');
+      await send(c(STRANGER), (w, x) =>
+        w.writeContract({ ...x, address: nestedJudge, abi: abis.nestedJudgeAbi, functionName: 'settle', args: [subGame] }),
+      );
+      assert.equal((await getGame(c(0), gameId)).phase, cheatAt >= 0 ? 'challenger-won' : 'defender-won');
+      await ch.revert(s);
+    }
+  });
+});
