@@ -224,6 +224,7 @@ test('backpressure: a slow writer makes the provider wait for drain instead of b
           await w.write(chunk);
         },
         close: () => w.close(),
+        commit: () => w.commit(),
       };
     },
   };

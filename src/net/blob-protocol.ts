@@ -10,12 +10,13 @@
 // announced and found in the DHT under the blob's CID (v1, raw codec, sha2-256 multihash).
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { create as createDigest } from 'multiformats/hashes/digest';
 import { sha256 as sha256Codec } from 'multiformats/hashes/sha2';
 import { Uint8ArrayList } from 'uint8arraylist';
-import { VeritrainError, IntegrityError, type ErrorOptions } from '../errors.ts';
+import { InputError, IntegrityError, VeritrainError, type ErrorOptions } from '../errors.ts';
 import type { NetNode } from './node.ts';
 import type { PeerScorer } from './peers.ts';
 
@@ -31,12 +32,12 @@ export const STATUS = { ok: 0, notFound: 1, badRequest: 2 } as const;
 export interface BlobSource {
   has(hash: string): boolean;
   size(hash: string): number | undefined;
-  read(hash: string, opts?: { offset?: number; chunkSize?: number }): AsyncIterable<Uint8Array>;
+  read(hash: string, opts?: { offset?: number; chunkSize?: number; verify?: boolean }): AsyncIterable<Uint8Array>;
 }
 export interface BlobSink extends BlobSource {
   partSize(hash: string): number;
-  openPart(hash: string): Promise<{ readonly offset: number; write(chunk: Uint8Array): Promise<void>; close(): Promise<void> }>;
-  commitPart(hash: string): Promise<{ size: number }>;
+  /** An appender to `<hash>.part`; commit() checks the whole file's SHA-256 and makes it a blob (IntegrityError otherwise). */
+  openPart(hash: string): Promise<{ readonly offset: number; write(chunk: Uint8Array): Promise<void>; close(): Promise<void>; commit(): Promise<{ size: number }> }>;
   discardPart(hash: string): void;
 }
 
@@ -86,11 +87,12 @@ export function encodeHeader(h: BlobHeader): Uint8Array {
   return encodeFrame(p);
 }
 
-export function encodeData(chunk: Uint8Array): Uint8Array {
-  const p = new Uint8Array(1 + chunk.length);
-  p[0] = FRAME.data;
-  p.set(chunk, 1);
-  return encodeFrame(p);
+/** A DATA frame as a list of two buffers: the 5-byte prefix and the chunk itself (not copied). */
+export function encodeData(chunk: Uint8Array): Uint8ArrayList {
+  const prefix = new Uint8Array(5);
+  new DataView(prefix.buffer).setUint32(0, 1 + chunk.length);
+  prefix[4] = FRAME.data;
+  return new Uint8ArrayList(prefix, chunk);
 }
 
 function typeOf(payload: unknown): number {
@@ -215,7 +217,7 @@ export function frameReader(stream: Stream, maxFrame = MAX_FRAME_BYTES): FrameRe
   };
 }
 
-async function sendFrame(stream: Stream, frame: Uint8Array, signal?: AbortSignal): Promise<void> {
+async function sendFrame(stream: Stream, frame: Uint8Array | Uint8ArrayList, signal?: AbortSignal): Promise<void> {
   // send() queues the frame either way; false means "stop until drained".
   if (!stream.send(frame)) await stream.onDrain({ signal });
 }
@@ -241,7 +243,9 @@ export interface BlobServer {
 export async function serveBlobs(opts: ServeBlobsOptions): Promise<BlobServer> {
   const requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
   const stats = { streams: 0, served: 0, bytesSent: 0, drainWaits: 0, badRequests: 0 };
-  const send = async (stream: Stream, frame: Uint8Array) => {
+  // Blobs hashed once by this server (the store checks a read from offset 0 against the name).
+  const verified = new Set<string>();
+  const send = async (stream: Stream, frame: Uint8Array | Uint8ArrayList) => {
     if (!stream.send(frame)) {
       stats.drainWaits++;
       await stream.onDrain();
@@ -283,11 +287,13 @@ export async function serveBlobs(opts: ServeBlobsOptions): Promise<BlobServer> {
         return;
       }
       await send(stream, encodeHeader({ status: STATUS.ok, size }));
-      for await (const chunk of opts.store.read(req.hash, { offset: req.offset, chunkSize: CHUNK_BYTES })) {
+      const verify = req.offset === 0 && !verified.has(req.hash);
+      for await (const chunk of opts.store.read(req.hash, { offset: req.offset, chunkSize: CHUNK_BYTES, verify })) {
         if (stream.writeStatus !== 'writable') return;
         await send(stream, encodeData(chunk));
         stats.bytesSent += chunk.length;
       }
+      if (verify) verified.add(req.hash);
       stats.served++;
       await stream.close();
     } catch (e) {
@@ -345,7 +351,7 @@ export interface FetchBlobOptions {
   node: NetNode;
   store: BlobSink;
   hash: string;
-  /** Providers to try first (e.g. from the node database or the job's submitter). */
+  /** Providers to try first: peer ids, or multiaddrs ending in /p2p/<peer id> (their address is remembered). */
   providers?: Array<PeerId | string>;
   /** Also look providers up in the DHT (default true). */
   useDht?: boolean;
@@ -396,7 +402,7 @@ export async function fetchBlob(opts: FetchBlobOptions): Promise<FetchBlobResult
 
   const queue = new Map<string, PeerId>();
   for (const p of opts.providers ?? []) {
-    const id = typeof p === 'string' ? peerIdFromString(p) : p;
+    const id = await providerId(node, p);
     if (!id.equals(node.peerId)) queue.set(id.toString(), id);
   }
   let dhtDone = opts.useDht === false;
@@ -415,18 +421,13 @@ export async function fetchBlob(opts: FetchBlobOptions): Promise<FetchBlobResult
         const a = await attempt(peer);
         attempts.push(a);
         if (a.outcome === 'ok') {
-          try {
-            const { size } = await store.commitPart(hash);
-            opts.scorer?.reward(peer, 1, `served blob ${hash.slice(0, 12)}`);
-            return { hash, size, resumedFrom: a.offset, attempts };
-          } catch (e) {
-            if (!(e instanceof IntegrityError)) throw e;
-            a.outcome = 'bad-bytes';
-            a.error = e.shortMessage;
-            for (const c of contributors) opts.scorer?.penalize(c, 'badBlob', `blob ${hash.slice(0, 12)} failed its hash`);
-            contributors.clear();
-            break;
-          }
+          opts.scorer?.reward(peer, 1, `served blob ${hash.slice(0, 12)}`);
+          return { hash, size: a.offset + a.bytes, resumedFrom: a.offset, attempts };
+        }
+        if (a.outcome === 'bad-bytes') {
+          for (const c of contributors) opts.scorer?.penalize(c, 'badBlob', `blob ${hash.slice(0, 12)} failed its hash`);
+          contributors.clear();
+          break;
         }
         if (a.outcome !== 'dropped' && a.outcome !== 'dial-failed') break;
         // A dropped connection may still be closing: give it a moment before redialling.
@@ -490,7 +491,15 @@ export async function fetchBlob(opts: FetchBlobOptions): Promise<FetchBlobResult
         a.bytes += chunk.length;
         opts.onProgress?.({ peer: key, received, size: header.size });
       }
-      a.outcome = received === header.size ? 'ok' : 'dropped';
+      if (received !== header.size) return a; // 'dropped': the .part is kept for the next try
+      try {
+        await part.commit();
+        a.outcome = 'ok';
+      } catch (e) {
+        if (!(e instanceof IntegrityError)) throw e;
+        a.outcome = 'bad-bytes';
+        a.error = e.shortMessage;
+      }
       return a;
     } catch (e) {
       if (e instanceof BlobProtocolError) {
@@ -510,6 +519,17 @@ export async function fetchBlob(opts: FetchBlobOptions): Promise<FetchBlobResult
       if (stream.status === 'open') await stream.close().catch(() => stream.abort(new Error('close failed')));
     }
   }
+}
+
+async function providerId(node: NetNode, p: PeerId | string): Promise<PeerId> {
+  if (typeof p !== 'string') return p;
+  if (!p.startsWith('/')) return peerIdFromString(p);
+  const ma = multiaddr(p);
+  const id = ma.getComponents().find((c) => c.name === 'p2p')?.value;
+  if (id === undefined) throw new InputError(`provider address ${p} has no /p2p/<peer id>`);
+  const peer = peerIdFromString(id);
+  await node.peerStore.merge(peer, { multiaddrs: [ma] });
+  return peer;
 }
 
 function idleSignal(ms: number, outer?: AbortSignal): { signal: AbortSignal; reset(): void; clear(): void } {

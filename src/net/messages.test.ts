@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { canonicalJson } from '../train/spec.ts';
+import { canonicalJson as specCanonicalJson } from '../train/spec.ts';
 import {
+  canonicalJson,
   decodeAndVerify,
   decodeEnvelope,
   encodeEnvelope,
@@ -56,6 +57,8 @@ test('every kind round-trips: sign → bytes → decode → verify; id is SHA-25
 
 test('the signed bytes are the tag plus the canonical JSON of everything but sig', async () => {
   const { envelope } = await signed('claim');
+  // Same canonical form as the job spec's.
+  for (const v of [envelope, { b: [1, 'x', null, { d: true, c: -0.5 }], a: 'é\u2028"' }]) assert.equal(canonicalJson(v), specCanonicalJson(v));
   const { sig: _sig, ...rest } = envelope;
   assert.equal(new TextDecoder().decode(signingBytes(envelope)), `veritrain:gossip:v1\n${canonicalJson(rest)}`);
 });
@@ -69,6 +72,13 @@ test('forged, tampered and re-attributed messages fail verification', async () =
   await assert.rejects(decodeAndVerify(tamper({ ...envelope, body: { ...envelope.body, verdict: 'disagree' } } as Envelope)), MessageError);
   // A signature that is not a point on the curve.
   await assert.rejects(decodeAndVerify(tamper({ ...envelope, sig: `0x${'ff'.repeat(65)}` })), (e: unknown) => e instanceof MessageError && e.reason === 'signature');
+  // The high-s twin of the valid signature: would verify with a plain ecrecover, but it is another
+  // byte string (another message id) for the same message, so dedup could be bypassed.
+  const s = BigInt(`0x${envelope.sig.slice(66, 130)}`);
+  const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+  const v = envelope.sig.slice(130) === '1b' ? '1c' : '1b';
+  const twin = `${envelope.sig.slice(0, 66)}${(N - s).toString(16).padStart(64, '0')}${v}`;
+  await assert.rejects(decodeAndVerify(tamper({ ...envelope, sig: twin })), (e: unknown) => e instanceof MessageError && e.reason === 'signature');
   // Valid signature by `other`, claiming to be `account`.
   const byOther = await signEnvelope({ kind: 'job', body: BODIES.job, chainId: 31337, peerId, signer: other });
   await assert.rejects(decodeAndVerify(tamper({ ...byOther.envelope, from: account.address.toLowerCase() })), MessageError);

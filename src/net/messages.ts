@@ -2,17 +2,17 @@
 // key. Decoders take untrusted bytes and either return a typed value or throw a MessageError;
 // nothing else escapes them (the fuzz tests hold them to that).
 //
-// Wire format: the UTF-8 canonical JSON (keys sorted, no spaces; see canonicalJson) of
+// Wire format: the UTF-8 canonical JSON (keys sorted, no spaces; see canonicalJson below) of
 //   { v: 1, kind, chainId, from, peer, ts, body, sig }
 // where sig = EIP-191 personal_sign by `from` over
 //   "veritrain:gossip:v1\n" || canonicalJson({ v, kind, chainId, from, peer, ts, body })
 // `peer` must equal the libp2p peer id that signed the gossipsub message (checked in gossip.ts),
 // and (from, peer) must be a staked, registered node.
-import { recoverMessageAddress, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { z } from 'zod';
 import { sha256Hex, utf8 } from '../engine/hash.ts';
 import { VeritrainError, type ErrorOptions } from '../errors.ts';
-import { canonicalJson } from '../train/spec.ts';
+import { recoverPersonalSigner } from './evm.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest encoded envelope; our largest real message is well under 1 KiB. */
@@ -209,12 +209,12 @@ export function decodeEnvelope(bytes: unknown): Envelope {
 export async function verifyEnvelope(env: Envelope): Promise<void> {
   let signer: string;
   try {
-    signer = await recoverMessageAddress({ message: { raw: signingBytes(env) }, signature: env.sig as Hex });
+    signer = recoverPersonalSigner(signingBytes(env), env.sig);
   } catch (e) {
-    throw new MessageError('signature', 'message signature is malformed', { cause: e });
+    throw new MessageError('signature', 'message signature is malformed', { cause: e, details: (e as Error).message });
   }
-  if (signer.toLowerCase() !== env.from) {
-    throw new MessageError('signature', 'message is not signed by its sender', { details: `from ${env.from}, signed by ${signer.toLowerCase()}` });
+  if (signer !== env.from) {
+    throw new MessageError('signature', 'message is not signed by its sender', { details: `from ${env.from}, signed by ${signer}` });
   }
 }
 
@@ -223,6 +223,24 @@ export async function decodeAndVerify(bytes: unknown): Promise<Envelope> {
   const env = decodeEnvelope(bytes);
   await verifyEnvelope(env);
   return env;
+}
+
+/**
+ * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace, undefined members left
+ * out, strings and numbers as JSON.stringify writes them (the same rules as the job spec's
+ * canonicalJson in src/train/spec.ts, kept here so the net layer does not load the data loaders).
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new MessageError('schema', `cannot encode ${value}`);
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
 function describe(v: unknown): string {

@@ -68,6 +68,21 @@ test('partial download: append, reopen at the same offset, commit verifies; bad 
   assert.equal(store.partSize(hash), 0);
   assert.deepEqual(Buffer.from(await store.get(hash)), bytes);
 
+  // commit() on the writer: the hash is computed while writing (and over the resumed prefix).
+  const third = randomBytes(300_000);
+  const thirdHash = sha256Hex(third);
+  w = await store.openPart(thirdHash);
+  await w.write(third.subarray(0, 100_000));
+  await w.close();
+  w = await store.openPart(thirdHash);
+  assert.equal(w.offset, 100_000);
+  await w.write(third.subarray(100_000));
+  assert.deepEqual(await w.commit(), { size: third.length });
+  assert.deepEqual(Buffer.from(await store.get(thirdHash)), third);
+  w = await store.openPart(sha256Hex(randomBytes(5)));
+  await w.write(randomBytes(5));
+  await assert.rejects(w.commit(), IntegrityError);
+
   const other = randomBytes(1000);
   const otherHash = sha256Hex(other);
   w = await store.openPart(otherHash);

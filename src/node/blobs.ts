@@ -26,15 +26,22 @@ export interface BlobStore {
    * Streams a blob from `offset`. From offset 0 it is hashed on the way and the iterator throws
    * IntegrityError after the last chunk if the file no longer matches its name (and removes it).
    */
-  read(hash: string, opts?: { offset?: number; chunkSize?: number }): AsyncIterable<Uint8Array>;
+  read(hash: string, opts?: ReadOptions): AsyncIterable<Uint8Array>;
   delete(hash: string): void;
   /** Bytes already downloaded for `hash` (0 when no .part exists). */
   partSize(hash: string): number;
-  /** Opens `<hash>.part` for appending at its current end. */
+  /** Opens `<hash>.part` for appending at its current end (hashing what is already there). */
   openPart(hash: string): Promise<PartWriter>;
   /** Hashes the .part; renames it into place when it matches, else deletes it and throws IntegrityError. */
   commitPart(hash: string): Promise<{ size: number }>;
   discardPart(hash: string): void;
+}
+
+export interface ReadOptions {
+  offset?: number;
+  chunkSize?: number;
+  /** Hash a read from offset 0 and throw at the end on a mismatch (default true). */
+  verify?: boolean;
 }
 
 export interface PartWriter {
@@ -43,6 +50,11 @@ export interface PartWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** Flushes to disk and closes; the .part stays for commitPart or a later resume. */
   close(): Promise<void>;
+  /**
+   * Closes, then checks the SHA-256 of the whole .part (hashed while written, no re-read): a match
+   * renames it into place, a mismatch deletes it and throws IntegrityError.
+   */
+  commit(): Promise<{ size: number }>;
 }
 
 export function checkHash(hash: string): string {
@@ -96,13 +108,13 @@ export function openBlobStore(dataDir: string): BlobStore {
     return { hash, size };
   }
 
-  async function* read(hash: string, opts: { offset?: number; chunkSize?: number } = {}): AsyncIterable<Uint8Array> {
+  async function* read(hash: string, opts: ReadOptions = {}): AsyncIterable<Uint8Array> {
     const path = pathOf(hash);
     const offset = opts.offset ?? 0;
     const total = sizeOf(path);
     if (total === undefined) throw new InputError(`blob ${hash} is not in the store`);
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > total) throw new InputError(`offset ${offset} is outside blob ${hash} (${total} bytes)`);
-    const h = offset === 0 ? createHash('sha256') : undefined;
+    const h = offset === 0 && opts.verify !== false ? createHash('sha256') : undefined;
     const fh = await open(path, 'r');
     try {
       let pos = offset;
@@ -143,20 +155,46 @@ export function openBlobStore(dataDir: string): BlobStore {
     },
     partSize: (hash) => sizeOf(partOf(hash)) ?? 0,
     async openPart(hash) {
-      const fh = await open(partOf(hash), 'a', 0o644);
-      const offset = (await fh.stat()).size;
+      const path = partOf(hash);
+      const fh = await open(path, 'a+', 0o644);
+      // Hash what an earlier attempt left, so commit needs no second pass over the file.
+      const h = createHash('sha256');
+      let offset = 0;
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+        if (bytesRead === 0) break;
+        h.update(buf.subarray(0, bytesRead));
+        offset += bytesRead;
+      }
+      let size = offset;
       let closed = false;
+      const close = async () => {
+        if (closed) return;
+        closed = true;
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      };
       return {
         offset,
-        write: (chunk) => writeAll(fh, chunk),
-        async close() {
-          if (closed) return;
-          closed = true;
-          try {
-            await fh.sync();
-          } finally {
-            await fh.close();
+        async write(chunk) {
+          h.update(chunk);
+          await writeAll(fh, chunk);
+          size += chunk.length;
+        },
+        close,
+        async commit() {
+          await close();
+          const got = h.digest('hex');
+          if (got !== hash) {
+            rmSync(path, { force: true });
+            throw new IntegrityError(`downloaded blob does not match its hash`, { details: `expected ${hash}, got ${got} (${size} bytes); the partial file was removed` });
           }
+          landAt(path, hash);
+          return { size };
         },
       };
     },

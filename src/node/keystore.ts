@@ -8,10 +8,12 @@ import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb } fro
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { getAddress, hexToBytes, bytesToHex, isAddress, recoverMessageAddress, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
+// viem/accounts, not viem: the daemon loads this at start and all of viem costs ~16 MB more.
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { z } from 'zod';
 import { InputError, IntegrityError } from '../errors.ts';
+import { recoverPersonalSigner } from '../net/evm.ts';
 
 export const KEYSTORE_FILE = 'keystore.json';
 export const PASSPHRASE_ENV = 'VERITRAIN_PASSPHRASE';
@@ -42,7 +44,7 @@ const hex = (n?: number) => z.string().regex(n === undefined ? /^(?:[0-9a-f]{2})
 const fileSchema = z.strictObject({
   version: z.literal(1),
   peerId: z.string().min(1).max(128),
-  address: z.string().refine((a) => isAddress(a, { strict: true }), 'not a checksummed EVM address'),
+  address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'not an EVM address'),
   kdf: z.strictObject({
     name: z.literal('scrypt'),
     N: z.number().int().min(2 ** 14).max(2 ** 22).refine((n) => (n & (n - 1)) === 0, 'N must be a power of two'),
@@ -124,7 +126,7 @@ async function loadKeystore(path: string, passphrase: string): Promise<Keystore>
     });
   }
   const secret = secretSchema.parse(JSON.parse(plain));
-  const libp2pKey = privateKeyFromProtobuf(hexToBytes(`0x${secret.libp2pKey}`));
+  const libp2pKey = privateKeyFromProtobuf(Buffer.from(secret.libp2pKey, 'hex'));
   if (libp2pKey.type !== 'Ed25519') throw new IntegrityError(`keystore ${path} holds a ${libp2pKey.type} libp2p key, expected Ed25519`);
   const account = privateKeyToAccount(secret.evmKey as Hex);
   const peerId = peerIdFromPrivateKey(libp2pKey);
@@ -278,8 +280,7 @@ export async function verifyBinding(b: PeerBinding, domain: BindingDomain): Prom
     const pid = peerIdFromString(b.peerId);
     if (bytesToHex(pid.toMultihash().bytes) !== b.peerIdBytes.toLowerCase()) return false;
     const msgs = bindingMessages(domain, b.address, pid);
-    const signer = await recoverMessageAddress({ message: { raw: msgs.evm }, signature: b.evmSignature });
-    if (getAddress(signer) !== getAddress(b.address)) return false;
+    if (recoverPersonalSigner(msgs.evm, b.evmSignature) !== b.address.toLowerCase()) return false;
     // An Ed25519 peer id embeds its public key, so the peer id alone verifies the signature.
     if (pid.type !== 'Ed25519' || pid.publicKey === undefined) return false;
     return await pid.publicKey.verify(msgs.libp2p, hexToBytes(b.libp2pSignature));
@@ -300,8 +301,17 @@ function uint256(v: bigint): Uint8Array {
 }
 
 function addressBytes(a: Address): Uint8Array {
-  if (!isAddress(a, { strict: false })) throw new InputError(`${a} is not an EVM address`);
-  return hexToBytes(a);
+  if (typeof a !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(a)) throw new InputError(`${a} is not an EVM address`);
+  return Buffer.from(a.slice(2), 'hex');
+}
+
+function hexToBytes(h: string): Uint8Array {
+  if (!/^0x(?:[0-9a-fA-F]{2})*$/.test(h)) throw new InputError(`not hex: ${h.slice(0, 20)}`);
+  return Buffer.from(h.slice(2), 'hex');
+}
+
+function bytesToHex(b: Uint8Array): Hex {
+  return `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`;
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
