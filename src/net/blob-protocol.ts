@@ -134,6 +134,7 @@ export function decodeData(payload: unknown): Uint8Array {
 // ---- framing over a stream, with backpressure both ways ---------------------------------------
 
 const HIGH_WATER = 1 << 20;
+const WRITE_BEHIND = 2 << 20;
 const LOW_WATER = 256 * 1024;
 
 export interface FrameReader {
@@ -456,6 +457,8 @@ export async function fetchBlob(opts: FetchBlobOptions): Promise<FetchBlobResult
     }
     const reader = frameReader(stream);
     const part = await store.openPart(hash);
+    let writes: Promise<void> = Promise.resolve();
+    let queued = 0;
     const idle = idleSignal(opts.idleTimeoutMs ?? 30_000, opts.signal);
     try {
       await sendFrame(stream, encodeRequest({ hash, offset }), idle.signal);
@@ -486,11 +489,16 @@ export async function fetchBlob(opts: FetchBlobOptions): Promise<FetchBlobResult
         const chunk = decodeData(payload);
         if (received + chunk.length > header.size) throw new BlobProtocolError('bad-size', `provider sent more than the ${header.size} bytes it announced`);
         contributors.add(key);
-        await part.write(chunk);
+        // Write-behind: the disk write runs while the next frames arrive, in order, at most
+        // WRITE_BEHIND bytes ahead (then the reader waits, and the stream's own backpressure holds the sender).
+        queued += chunk.length;
+        writes = writes.then(() => part.write(chunk)).then(() => void (queued -= chunk.length));
+        if (queued > WRITE_BEHIND) await writes;
         received += chunk.length;
         a.bytes += chunk.length;
         opts.onProgress?.({ peer: key, received, size: header.size });
       }
+      await writes;
       if (received !== header.size) return a; // 'dropped': the .part is kept for the next try
       try {
         await part.commit();
@@ -515,6 +523,8 @@ export async function fetchBlob(opts: FetchBlobOptions): Promise<FetchBlobResult
     } finally {
       idle.clear();
       reader.dispose();
+      // Whatever arrived before a drop lands in the .part before it is closed (the resume point).
+      await writes.catch(() => {});
       await part.close();
       if (stream.status === 'open') await stream.close().catch(() => stream.abort(new Error('close failed')));
     }

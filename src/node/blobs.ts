@@ -169,14 +169,12 @@ export function openBlobStore(dataDir: string): BlobStore {
       }
       let size = offset;
       let closed = false;
+      // No fsync: a download can be fetched again, and after an OS crash a damaged .part or blob
+      // fails its hash (commit, read) instead of being trusted. Local puts (the only copy) do sync.
       const close = async () => {
         if (closed) return;
         closed = true;
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
+        await fh.close();
       };
       return {
         offset,
