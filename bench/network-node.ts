@@ -42,7 +42,8 @@ async function makeNode(dir: string, bootstrap: string[]) {
     listen: ['/ip4/127.0.0.1/tcp/0'],
     mdns: false,
     bootstrap,
-    allow: ['/ip4/127.0.0.1/ipcidr/8'],
+    allow: ['/ip4/127.0.0.0/ipcidr/8'],
+    colocationWhitelist: ['127.0.0.1'],
     isBlocked: (p) => scorer.isBlocked(p),
   });
   scorer.attach(n);
@@ -94,6 +95,8 @@ process.on('message', async (m: any) => {
         type: 'status',
         mesh: node && gossip ? meshPeers(node, topicOf('job', CHAIN_ID)).length : 0,
         connections: node?.getConnections().length ?? 0,
+        gossipPeers: node?.services.pubsub.getPeers().length ?? 0,
+        subscribers: node?.services.pubsub.getSubscribers(topicOf('job', CHAIN_ID)).length ?? 0,
         rssMB: mu.rss / 2 ** 20,
         pssMB: pssMB(),
         heapMB: mu.heapUsed / 2 ** 20,

@@ -9,7 +9,7 @@
 //      fresh store (.part write + SHA-256 check + rename included), against the same file over a
 //      bare TCP socket hashed and written to disk (the peer: no noise, no yamux, no framing).
 //
-//   npm run bench:network [-- --json] [-- --quick]
+//   npm run bench:network [-- --json] [-- --quick] [-- --nodes N]
 //
 // --json: the table goes to stderr and the last stdout line is one JSON object (NetworkBenchResult).
 // --quick: 5 nodes, 20 messages, a 32 MiB blob (for test/bench-network.test.ts).
@@ -182,7 +182,10 @@ async function gossipBench(nNodes: number, nMessages: number, log: (s: string) =
     for (;;) {
       statuses = await Promise.all(children.map((c) => ask<any>(c, { cmd: 'status' }, 'status')));
       if (statuses.every((s) => s.mesh >= wantMesh)) break;
-      if (Date.now() > meshDeadline) throw new Error(`gossip mesh did not form: ${statuses.map((s) => s.mesh).join(',')}`);
+      if (Date.now() > meshDeadline) {
+        const col = (k: string) => statuses.map((s) => s[k]).join(',');
+        throw new Error(`gossip mesh did not form: mesh sizes ${col('mesh')}; connections ${col('connections')}; gossip peers ${col('gossipPeers')}; subscribers ${col('subscribers')}`);
+      }
       await sleep(250);
     }
     const setupSec = (performance.now() - t0) / 1000;
@@ -288,9 +291,9 @@ async function verifyCost(): Promise<number> {
   return (performance.now() - t0) / 50;
 }
 
-export async function runNetworkBench(opts: { quick: boolean; log: (s: string) => void }): Promise<NetworkBenchResult> {
+export async function runNetworkBench(opts: { quick: boolean; nodes?: number; log: (s: string) => void }): Promise<NetworkBenchResult> {
   const verifyMs = await verifyCost();
-  const nNodes = opts.quick ? 5 : 20;
+  const nNodes = opts.nodes ?? (opts.quick ? 5 : 20);
   const nMessages = opts.quick ? 20 : 100;
   opts.log(`gossip: ${nNodes} node processes, ${nMessages} messages`);
   const g = await gossipBench(nNodes, nMessages, opts.log);
@@ -338,7 +341,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const json = args.includes('--json');
   const out = json ? (s: string) => process.stderr.write(s + '\n') : (s: string) => process.stdout.write(s + '\n');
   try {
-    const r = await runNetworkBench({ quick: args.includes('--quick'), log: (s) => process.stderr.write(s + '\n') });
+    const nodesAt = args.indexOf('--nodes');
+    const nodes = nodesAt >= 0 ? Number(args[nodesAt + 1]) : undefined;
+    const r = await runNetworkBench({ quick: args.includes('--quick'), nodes, log: (s) => process.stderr.write(s + '\n') });
     out(formatNetworkBench(r));
     if (json) console.log(JSON.stringify(r));
     process.exit(0);

@@ -48,6 +48,12 @@ export interface NetNodeOptions {
    * /ip4/10.0.0.0/ipcidr/8). Tests and benchmarks on loopback open many connections from one host.
    */
   allow?: string[];
+  /**
+   * IPs whose peers gossipsub does not score down for sharing one address (its IP-colocation
+   * penalty, against Sybils on one host). Loopback tests and benchmarks run all nodes on 127.0.0.1:
+   * beyond 10 peers on one IP every peer's score goes negative and the mesh never forms.
+   */
+  colocationWhitelist?: string[];
   /** Start the node (default true). */
   start?: boolean;
 }
@@ -85,6 +91,7 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
         allowPublishToZeroTopicPeers: true,
         maxInboundDataLength: MAX_GOSSIP_RPC_BYTES,
         heartbeatInterval: opts.gossipHeartbeatMs ?? 1000,
+        scoreParams: { IPColocationFactorWhitelist: new Set(opts.colocationWhitelist ?? []) },
         emitSelf: false,
       }),
       dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),

@@ -10,6 +10,7 @@ export async function loopbackNode(opts: Partial<NetNodeOptions> = {}): Promise<
     mdns: false,
     gossipHeartbeatMs: 100,
     allow: ['/ip4/127.0.0.0/ipcidr/8'],
+    colocationWhitelist: ['127.0.0.1'],
     ...opts,
   });
 }
