@@ -120,6 +120,19 @@ test('a multi-MB blob moves with its hash checked; the provider earns a point', 
   assert.deepEqual(again.attempts, []);
 });
 
+test('two fetches of one blob at once share one download', async () => {
+  const c = await client();
+  const sentBefore = P2.server!.stats().bytesSent;
+  const [a, b] = await Promise.all([
+    fetchBlob({ node: c.node, store: c.store, hash, providers: [P2.node.peerId], useDht: false }),
+    fetchBlob({ node: c.node, store: c.store, hash, providers: [P2.node.peerId], useDht: false }),
+  ]);
+  assert.equal(a.size, SIZE);
+  assert.equal(b.size, SIZE);
+  assert.equal(P2.server!.stats().bytesSent - sentBefore, SIZE, 'the blob crossed the network once');
+  assert.deepEqual(Buffer.from(await c.store.get(hash)), blob);
+});
+
 test('providers announced in the DHT are found and used', async () => {
   await announceBlob(P2.node, hash);
   const c = await client();

@@ -393,8 +393,28 @@ export class BlobFetchError extends VeritrainError {
  * after a drop; a provider whose bytes fail the hash check is scored down and the next one tried.
  */
 export async function fetchBlob(opts: FetchBlobOptions): Promise<FetchBlobResult> {
+  hexToBytes32(opts.hash);
+  // One download per blob and store at a time: two would append to the same .part.
+  let inFlight = downloads.get(opts.store);
+  if (inFlight === undefined) downloads.set(opts.store, (inFlight = new Map()));
+  const running = inFlight.get(opts.hash);
+  if (running !== undefined) {
+    await running.catch(() => {});
+    return fetchBlob(opts);
+  }
+  const p = fetchOnce(opts);
+  inFlight.set(opts.hash, p);
+  try {
+    return await p;
+  } finally {
+    inFlight.delete(opts.hash);
+  }
+}
+
+const downloads = new WeakMap<BlobSink, Map<string, Promise<FetchBlobResult>>>();
+
+async function fetchOnce(opts: FetchBlobOptions): Promise<FetchBlobResult> {
   const { node, store, hash } = opts;
-  hexToBytes32(hash);
   const attempts: FetchAttempt[] = [];
   const existing = store.size(hash);
   if (existing !== undefined) return { hash, size: existing, resumedFrom: existing, attempts };

@@ -27,6 +27,8 @@ import type { Offence, PeerScorer } from './peers.ts';
 export interface SeenStore {
   add(id: string, topic: string, now?: number): boolean;
   has(id: string): boolean;
+  /** Forgets ids seen before `before` (called periodically: older messages are refused as stale anyway). */
+  prune?(before: number): number;
 }
 
 /** Is (address, peer id) a registered node with stake? The chain lookup plugs in here. */
@@ -141,6 +143,8 @@ export function startGossip(opts: GossipOptions): Gossip {
     if (!(await opts.isStakedNode({ address: env.from as Address, peerId: env.peer }))) return drop('unstaked', from, msg.topic);
     if (!opts.seen.add(id, msg.topic, t)) return drop('duplicate', from, msg.topic);
     accepted.set(id, { id, envelope: env, from: from.toString(), receivedAt: t });
+    // gossipsub dispatches every accepted message on a subscribed topic; this only bounds a surprise.
+    if (accepted.size > 10_000) accepted.delete(accepted.keys().next().value!);
     return TopicValidatorResult.Accept;
   }
 
@@ -164,6 +168,9 @@ export function startGossip(opts: GossipOptions): Gossip {
     pubsub.subscribe(topic);
   }
   pubsub.addEventListener('message', onMessage);
+  // An id older than maxAge + maxFuture can only come back in a message refused as stale.
+  const pruner = setInterval(() => opts.seen.prune?.(now() - maxAgeMs - maxFutureMs), Math.max(1000, maxAgeMs / 2));
+  pruner.unref();
 
   return {
     on(kind, handler) {
@@ -181,6 +188,7 @@ export function startGossip(opts: GossipOptions): Gossip {
     },
     stats: () => ({ delivered, dropped: { ...dropped } }),
     stop() {
+      clearInterval(pruner);
       pubsub.removeEventListener('message', onMessage);
       for (const [topic] of kindOfTopic) {
         pubsub.topicValidators.delete(topic);
