@@ -4,7 +4,7 @@
 import { createPublicClient, createWalletClient, getContractAddress, http, type Account, type Address, type Hex } from 'viem';
 import * as abis from './abi.ts';
 import { artifactOf, CHAIN_SOURCES, compileContracts, solcVersion, type CompileOptions } from './compile.ts';
-import { chainOf } from './client.ts';
+import { chainOf, chainTransport } from './client.ts';
 import { type Deployment } from './deployment.ts';
 import { DeploymentError, toChainError } from './errors.ts';
 
@@ -60,7 +60,7 @@ export async function deployContracts(opts: DeployOptions): Promise<Deployment> 
   const p = { ...DEVNET_PARAMS, ...opts.params };
   const artifacts = await compileContracts({ ...opts.compile, include: CHAIN_SOURCES });
   const bytecode = (name: string) => artifactOf(artifacts, name).bytecode;
-  const transport = http(opts.rpcUrl, { retryCount: 0 });
+  const transport = chainTransport(opts.rpcUrl);
   const probe = createPublicClient({ transport });
   let chainId: number;
   try {

@@ -6,6 +6,9 @@ import { ChainError, JOB_STATES, toChainError } from './errors.ts';
 
 export type JobState = (typeof JOB_STATES)[number];
 
+/** Job state names by their on-chain number. */
+export const JOB_STATE_NAMES = JOB_STATES;
+
 export interface PostJobParams {
   specHash: Hex;
   datasetHash: Hex;
