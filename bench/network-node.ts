@@ -33,6 +33,7 @@ const send = (m: unknown) => process.send!(m);
 let node: NetNode | undefined;
 let gossip: Gossip | undefined;
 let staked: StakeCheck = () => false;
+let lastCpu: { us: number; t: number } | undefined;
 
 async function makeNode(dir: string, bootstrap: string[]) {
   const db = openDb(join(dir, 'node.db'));
@@ -91,6 +92,11 @@ process.on('message', async (m: any) => {
       send({ type: 'connected' });
     } else if (m.cmd === 'status') {
       const mu = process.memoryUsage();
+      const cpu = process.cpuUsage();
+      const t = performance.now();
+      // Share of one core used since the previous status call.
+      const cpuShare = lastCpu ? (cpu.user + cpu.system - lastCpu.us) / 1000 / (t - lastCpu.t) : null;
+      lastCpu = { us: cpu.user + cpu.system, t };
       send({
         type: 'status',
         mesh: node && gossip ? meshPeers(node, topicOf('job', CHAIN_ID)).length : 0,
@@ -100,6 +106,7 @@ process.on('message', async (m: any) => {
         rssMB: mu.rss / 2 ** 20,
         pssMB: pssMB(),
         heapMB: mu.heapUsed / 2 ** 20,
+        cpuShare,
       });
     } else if (m.cmd === 'publish') {
       const t = now();

@@ -39,6 +39,8 @@ export interface NetworkBenchResult {
   gossip: {
     nodes: number;
     messages: number;
+    /** Pause between two publications (one publisher at a time, round robin). */
+    publishIntervalMs: number;
     samples: number;
     /** Deliveries received / (messages × (nodes − 1)). */
     deliveredFraction: number;
@@ -50,11 +52,17 @@ export interface NetworkBenchResult {
     /** Smallest gossip mesh (peers on the job topic) over all nodes when publishing began. */
     minMesh: number;
     setupSec: number;
+    /** Mean share of one core each node process used while idle (DHT, gossip heartbeats, keep-alives). */
+    idleCpuShare: number;
+    /** The same while the messages were published and delivered. */
+    busyCpuShare: number;
   };
   /** Node defaults (even-numbered nodes) and --max-semi-space-size=1 (odd-numbered nodes). */
   idleRss: { default: RssFigure; semiSpace1: RssFigure };
   /** In-process cost of one message's decode + schema + EIP-191 signer recovery (ms). */
   verifyMs: number;
+  /** Reference: the same measurement with 2 node processes (one hop, no CPU contention to speak of). */
+  oneHop: { samples: number; p50Ms: number; p99Ms: number };
   blob: { sizeMiB: number; runs: number; oursMBps: number; oursSec: number; tcpMBps: number; ratioOursToTcp: number };
 }
 
@@ -106,6 +114,9 @@ function ask<T>(c: Child, msg: object, reply: string): Promise<T> {
 }
 
 const SEMI_SPACE_FLAG = '--max-semi-space-size=1';
+// Every message costs each of the other nodes one verification (~3 ms of CPU): 20 nodes at one
+// message per 100 ms keep ~0.6 of the 2 cores busy, so the figure is latency, not a saturated queue.
+const PUBLISH_INTERVAL_MS = 100;
 
 function rssFigure(statuses: Array<{ rssMB: number; pssMB: number | null; heapMB: number }>): RssFigure {
   const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
@@ -147,7 +158,8 @@ async function stopAll(children: Child[]): Promise<void> {
   for (const c of children) rmSync(c.dir, { recursive: true, force: true });
 }
 
-async function gossipBench(nNodes: number, nMessages: number, log: (s: string) => void) {
+/** idleMs: quiet time before the idle RSS/CPU sample (0: none). */
+async function gossipBench(nNodes: number, nMessages: number, idleMs: number, log: (s: string) => void) {
   const t0 = performance.now();
   const recvs: Array<{ id: string; t: number }> = [];
   const onMessage = (m: any) => {
@@ -189,9 +201,13 @@ async function gossipBench(nNodes: number, nMessages: number, log: (s: string) =
       await sleep(250);
     }
     const setupSec = (performance.now() - t0) / 1000;
-    log(`  ${nNodes} nodes up, mesh formed in ${setupSec.toFixed(1)} s; idling 3 s for RSS`);
-    await sleep(3000);
+    log(`  ${nNodes} nodes up, mesh formed in ${setupSec.toFixed(1)} s${idleMs > 0 ? `; idling ${(idleMs / 1000).toFixed(1)} s for RSS` : ''}`);
+    // Two samples: the first starts the CPU clock, the second (after the quiet time) reads it.
+    await sleep(idleMs / 2);
     statuses = await Promise.all(children.map((c) => ask<any>(c, { cmd: 'status' }, 'status')));
+    await sleep(idleMs / 2);
+    statuses = await Promise.all(children.map((c) => ask<any>(c, { cmd: 'status' }, 'status')));
+    const idleCpuShare = statuses.reduce((s, x) => s + x.cpuShare, 0) / statuses.length;
     const idleRss = { default: rssFigure(statuses.filter((_, i) => i % 2 === 0)), semiSpace1: rssFigure(statuses.filter((_, i) => i % 2 === 1)) };
     const minMesh = Math.min(...statuses.map((s) => s.mesh));
 
@@ -200,17 +216,20 @@ async function gossipBench(nNodes: number, nMessages: number, log: (s: string) =
       const c = children[seq % nNodes];
       const p = await ask<any>(c, { cmd: 'publish', seq }, 'published');
       published.set(p.id, p.t);
-      await sleep(20);
+      await sleep(PUBLISH_INTERVAL_MS);
     }
     const expected = nMessages * (nNodes - 1);
     const end = Date.now() + 10_000;
     while (recvs.filter((r) => published.has(r.id)).length < expected && Date.now() < end) await sleep(50);
+    const busy = await Promise.all(children.map((c) => ask<any>(c, { cmd: 'status' }, 'status')));
+    const busyCpuShare = busy.reduce((s, x) => s + x.cpuShare, 0) / busy.length;
     const lat = recvs.filter((r) => published.has(r.id)).map((r) => r.t - published.get(r.id)!);
     lat.sort((a, b) => a - b);
     return {
       gossip: {
         nodes: nNodes,
         messages: nMessages,
+        publishIntervalMs: PUBLISH_INTERVAL_MS,
         samples: lat.length,
         deliveredFraction: lat.length / expected,
         p50Ms: quantile(lat, 0.5),
@@ -220,6 +239,8 @@ async function gossipBench(nNodes: number, nMessages: number, log: (s: string) =
         meanMs: lat.reduce((s, x) => s + x, 0) / lat.length,
         minMesh,
         setupSec,
+        idleCpuShare,
+        busyCpuShare,
       },
       idleRss,
     };
@@ -296,7 +317,9 @@ export async function runNetworkBench(opts: { quick: boolean; nodes?: number; lo
   const nNodes = opts.nodes ?? (opts.quick ? 5 : 20);
   const nMessages = opts.quick ? 20 : 100;
   opts.log(`gossip: ${nNodes} node processes, ${nMessages} messages`);
-  const g = await gossipBench(nNodes, nMessages, opts.log);
+  const g = await gossipBench(nNodes, nMessages, opts.quick ? 2000 : 5000, opts.log);
+  opts.log(`gossip one hop: 2 node processes, ${opts.quick ? 10 : 50} messages`);
+  const hop = (await gossipBench(2, opts.quick ? 10 : 50, 0, opts.log)).gossip;
   const sizeMiB = opts.quick ? 32 : 256;
   opts.log(`blob: ${sizeMiB} MiB, 3 runs`);
   const b = await blobBench(sizeMiB, 3);
@@ -308,6 +331,7 @@ export async function runNetworkBench(opts: { quick: boolean; nodes?: number; lo
     cores: availableParallelism(),
     quick: opts.quick,
     verifyMs,
+    oneHop: { samples: hop.samples, p50Ms: hop.p50Ms, p99Ms: hop.p99Ms },
     ...g,
     ...b,
   };
@@ -318,10 +342,12 @@ export function formatNetworkBench(r: NetworkBenchResult): string {
   return [
     `veritrain network bench — ${r.date.slice(0, 10)}, ${r.cpu}, ${r.cores} cores, Node ${r.node}, load ${loadavg()[0].toFixed(2)} at end`,
     '',
-    `gossip latency, ${r.gossip.nodes} node processes on loopback, ${r.gossip.messages} signed job announcements (publish → delivery at each other node)`,
+    `gossip latency, ${r.gossip.nodes} node processes on loopback, ${r.gossip.messages} signed job announcements, one per ${r.gossip.publishIntervalMs} ms (publish → delivery at each other node)`,
     `p50 ${f(r.gossip.p50Ms, 2)} ms   p90 ${f(r.gossip.p90Ms, 2)} ms   p99 ${f(r.gossip.p99Ms, 2)} ms   max ${f(r.gossip.maxMs, 2)} ms   mean ${f(r.gossip.meanMs, 2)} ms`,
     `${r.gossip.samples} deliveries (${f(r.gossip.deliveredFraction * 100)} % of expected), smallest mesh ${r.gossip.minMesh}, network up in ${f(r.gossip.setupSec)} s`,
     `each hop decodes and verifies before relaying: ${f(r.verifyMs, 2)} ms per message (EIP-191 recovery in JS), on ${r.cores} cores shared by ${r.gossip.nodes} processes`,
+    `reference, 2 node processes (one hop): p50 ${f(r.oneHop.p50Ms, 2)} ms   p99 ${f(r.oneHop.p99Ms, 2)} ms (${r.oneHop.samples} deliveries)`,
+    `a node uses ${f(r.gossip.idleCpuShare * 100)} % of a core idle, ${f(r.gossip.busyCpuShare * 100)} % while the messages flow (${f(r.gossip.busyCpuShare * r.gossip.nodes * 100)} % of one core for all ${r.gossip.nodes})`,
     '',
     `idle memory per node process (target RSS < 150 MB) RSS median    min    max   PSS median   JS heap median`,
     ...(['default', 'semiSpace1'] as const).map((k) => {

@@ -21,10 +21,13 @@ test('bench/network.ts --json --quick reports every figure', { timeout: 180_000 
   assert.equal(j.bench, 'veritrain-network');
   assert.equal(j.quick, true);
   assert.match(r.stderr, /gossip latency, 5 node processes/);
-  for (const k of ['p50Ms', 'p90Ms', 'p99Ms', 'maxMs', 'meanMs', 'setupSec', 'samples', 'minMesh']) positive(j.gossip[k], `gossip.${k}`);
+  for (const k of ['p50Ms', 'p90Ms', 'p99Ms', 'maxMs', 'meanMs', 'setupSec', 'samples', 'minMesh', 'publishIntervalMs', 'idleCpuShare', 'busyCpuShare']) {
+    positive(j.gossip[k], `gossip.${k}`);
+  }
   assert.equal(j.gossip.deliveredFraction, 1, 'every message reached every other node');
   assert.ok(j.gossip.p50Ms <= j.gossip.p99Ms);
   for (const g of ['default', 'semiSpace1']) for (const k of ['medianMB', 'minMB', 'maxMB', 'heapMedianMB']) positive(j.idleRss[g][k], `idleRss.${g}.${k}`);
   for (const k of ['oursMBps', 'oursSec', 'tcpMBps', 'ratioOursToTcp']) positive(j.blob[k], `blob.${k}`);
   positive(j.verifyMs, 'verifyMs');
+  for (const k of ['samples', 'p50Ms', 'p99Ms']) positive(j.oneHop[k], `oneHop.${k}`);
 });
