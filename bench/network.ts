@@ -1,7 +1,8 @@
 // Network figures on loopback, every node its own process (bench/network-node.ts):
 //   1. gossip latency p50/p99: 20 nodes (bootstrap off node 0, plus 3 random dials each), signed
-//      job announcements from every node in turn; latency = publish call → delivery at each of
-//      the other 19 nodes (signing, relaying and every hop's full validation included);
+//      job announcements from every node in turn, one per 100 ms, after an unmeasured warm-up round;
+//      latency = publish call → delivery at each of the other 19 nodes (signing, relaying and every
+//      hop's full validation included);
 //   2. idle RSS per node: each of those 20 processes after the mesh formed and 3 s of quiet; the
 //      odd-numbered ones run with --max-semi-space-size=1 (V8's young generation capped at 1 MiB
 //      per semi-space), the even ones with Node's defaults, and each group is reported;
@@ -211,6 +212,14 @@ async function gossipBench(nNodes: number, nMessages: number, idleMs: number, lo
     const idleRss = { default: rssFigure(statuses.filter((_, i) => i % 2 === 0)), semiSpace1: rssFigure(statuses.filter((_, i) => i % 2 === 1)) };
     const minMesh = Math.min(...statuses.map((s) => s.mesh));
 
+    // Warm-up round, not measured: a long-running node has its JIT warm (cold verification in the
+    // interpreter is several times slower than the figure a daemon sees).
+    const warmup = Math.min(nMessages, 2 * nNodes);
+    for (let seq = 0; seq < warmup; seq++) {
+      await ask<any>(children[seq % nNodes], { cmd: 'publish', seq: 1_000_000 + seq }, 'published');
+      await sleep(PUBLISH_INTERVAL_MS);
+    }
+    await sleep(500);
     const published = new Map<string, number>();
     for (let seq = 0; seq < nMessages; seq++) {
       const c = children[seq % nNodes];
