@@ -9,6 +9,7 @@ import { CHAIN_SOURCES, compileContracts } from '../src/chain/compile.ts';
 import { devAccount } from '../src/chain/client.ts';
 import { deployContracts } from '../src/chain/deploy.ts';
 import { decodeRevert, toChainError } from '../src/chain/errors.ts';
+import { getEvents, watchEvents } from '../src/chain/events.ts';
 import { getGame, timeoutGame } from '../src/chain/game.ts';
 import * as m from '../src/chain/market.ts';
 import { merkleRoot } from '../src/chain/merkle.ts';
@@ -383,6 +384,30 @@ describe('challenge and settleDispute', () => {
     await expectRevert(ch, () => m.settleDispute(mined(CHALLENGER), open), 'BadState');
     await ch.increaseTime(601);
     await expectRevert(ch, () => m.challenge(mined(CHALLENGER), jobId), 'ChallengeWindowClosed');
+  });
+});
+
+describe('events', () => {
+  test('history since deployment and a live subscription', async () => {
+    const seen: string[] = [];
+    const stop = watchEvents(c(0), (events) => seen.push(...events.map((e) => e.eventName)), { eventName: 'JobPosted' });
+    try {
+      await new Promise((r) => setTimeout(r, 120)); // the watcher takes its starting block
+      const jobId = await posted();
+      await m.cancelJob(c(SUBMITTER), jobId);
+      for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(seen, ['JobPosted']);
+      const all = await getEvents(c(0));
+      const names = all.map((e) => e.eventName);
+      for (const name of ['Transfer', 'Bonded', 'NodeRegistered', 'VerifierPoolJoined', 'JobPosted', 'JobStateChanged', 'JobCancelled', 'Credited']) {
+        assert.ok(names.includes(name), `no ${name} in the history`);
+      }
+      const states = await getEvents(c(0), { eventName: 'JobStateChanged' });
+      assert.deepEqual(states.map((e) => [e.args.from, e.args.to]), [[0, 1], [1, 6]]);
+      assert.ok(all.every((e, i) => i === 0 || e.blockNumber > all[i - 1].blockNumber || (e.blockNumber === all[i - 1].blockNumber && e.logIndex > all[i - 1].logIndex)));
+    } finally {
+      stop();
+    }
   });
 });
 

@@ -2,7 +2,6 @@
 // per-platform registry package), started as a child process and stopped by its pid.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { VeritrainError } from '../errors.ts';
@@ -57,58 +56,49 @@ export function anvilBinary(): string {
   return bin;
 }
 
-/** A port that was free a moment ago (anvil binds it next; startAnvil retries if someone else did). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as AddressInfo).port;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
 /** Start anvil and wait until its RPC answers eth_chainId. */
 export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await startOnce(opts);
-    } catch (e) {
-      // A free port picked by us can be taken before anvil binds it: pick another.
-      const raced = e instanceof DevnetError && /address already in use/i.test(e.details ?? '');
-      if (!(raced && !opts.port && attempt < 3)) throw e;
-    }
-  }
-}
-
-async function startOnce(opts: AnvilOptions): Promise<Anvil> {
   const host = opts.host ?? '127.0.0.1';
-  const port = opts.port || (await freePort(host));
-  const args = ['--port', String(port), '--host', host, '--silent'];
+  // Port 0: anvil binds a free port itself and prints it, so no other process can take it in between.
+  const args = ['--port', String(opts.port ?? 0), '--host', host];
   if (opts.loadState) args.push('--load-state', opts.loadState);
   if (opts.chainId !== undefined) args.push('--chain-id', String(opts.chainId));
   args.push(...(opts.args ?? []));
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? -1)));
   let output = '';
-  const onData = (b: Buffer) => {
-    output = (output + b.toString()).slice(-8000);
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const listening = new Promise<number>((resolvePort) => {
+    const onData = (b: Buffer) => {
+      if (output.length < 16_000) output += b.toString();
+      const m = /Listening on \S*:(\d+)/.exec(output);
+      if (m) resolvePort(Number(m[1]));
+    };
+    // Keep reading its output (request logs) for its whole life, so a full pipe never blocks it.
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+  });
   const failed = exited.then((code) => {
     throw new DevnetError(`anvil exited before it was ready (exit ${code})`, {
       details: output.trim().slice(-2000),
-      hint: /address already in use/i.test(output) ? `port ${port} is taken: pass another --port (0 picks a free one)` : undefined,
+      hint: /address already in use/i.test(output) ? `port ${opts.port} is taken: pass another --port (0 picks a free one)` : undefined,
     });
   });
+  const timeoutMs = opts.readyTimeoutMs ?? 15_000;
+  let timer: NodeJS.Timeout | undefined;
+  const tooLate = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DevnetError(`anvil did not start within ${timeoutMs} ms`, { details: output.slice(-2000) })), timeoutMs);
+  });
+  let url: string;
+  let port: number;
   try {
-    await Promise.race([waitForRpc(url, opts.readyTimeoutMs ?? 15_000), failed]);
+    port = await Promise.race([listening, failed, tooLate]);
+    url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    await Promise.race([waitForRpc(url, timeoutMs), failed, tooLate]);
   } catch (e) {
     child.kill('SIGKILL');
     throw e;
+  } finally {
+    clearTimeout(timer);
   }
   failed.catch(() => {}); // after readiness an exit is the caller's to watch (via `exited`)
   return {
