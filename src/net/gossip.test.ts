@@ -178,6 +178,9 @@ test('re-attribution: a valid envelope of A republished under another libp2p ide
   await waitFor(() => B.drops.some((d) => d.reason === 'peer-mismatch' && d.from === M2.peerId.toString()), 'peer-mismatch drop');
   assert.equal(B.db.peers.get(M2.peerId.toString())?.score, -50);
   assert.ok(!B.got.some((m) => m.id === stolen.id));
+  // M2 got there first, but that must not make A's own publication of these bytes a "duplicate".
+  await A.node.services.pubsub.publish(jobTopic, stolen.bytes);
+  await waitFor(() => B.got.some((m) => m.id === stolen.id && m.envelope.peer === A.node.peerId.toString()), 'A’s genuine copy delivered at B');
   // A message on the wrong topic (a job envelope on the claim topic) is dropped too.
   const own = await signEnvelope({ kind: 'job', body: job(4), chainId, peerId: M2.peerId.toString(), signer: accounts[3] });
   M2.services.pubsub.subscribe(topicOf('claim', chainId));

@@ -13,6 +13,7 @@ import { yamux } from '@libp2p/yamux';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p';
 import { InputError } from '../errors.ts';
+import { createHash } from 'node:crypto';
 import { sha256 } from '../engine/hash.ts';
 
 export const DHT_PROTOCOL = '/veritrain/kad/1.0.0';
@@ -86,8 +87,19 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
         // libp2p signs every RPC message (origin = the signing peer id); we sign the payload again
         // with the node's EVM key inside (messages.ts), which binds it to the staked identity.
         globalSignaturePolicy: 'StrictSign',
-        // Same envelope bytes = same message, whoever relays it.
-        msgIdFn: (msg) => sha256(msg.data),
+        // Origin + payload: relays of one publication share it, and a peer that re-signs someone
+        // else's payload as its own gets a different id, so it cannot make the real one a "duplicate".
+        msgIdFn: (msg) => (msg.type === 'signed' ? sha256(msg.from.toMultihash().bytes, msg.data) : sha256(msg.data)),
+        // Checked before the RPC's Ed25519 signature, so it covers the signature too: a forged copy
+        // (other signature) never shadows the genuine one; a relayed duplicate costs a hash only.
+        fastMsgIdFn: (rpc) => {
+          const h = createHash('sha256');
+          for (const part of [rpc.from, rpc.seqno, rpc.signature, rpc.data]) {
+            h.update(new Uint8Array([part === undefined ? 0 : 1]));
+            if (part !== undefined) h.update(lengthPrefix(part.length)).update(part);
+          }
+          return h.digest('base64');
+        },
         allowPublishToZeroTopicPeers: true,
         maxInboundDataLength: MAX_GOSSIP_RPC_BYTES,
         heartbeatInterval: opts.gossipHeartbeatMs ?? 1000,
@@ -97,6 +109,12 @@ export async function createNetNode(opts: NetNodeOptions): Promise<NetNode> {
       dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
     },
   });
+}
+
+function lengthPrefix(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
 }
 
 function checkBootAddr(addr: string): void {
