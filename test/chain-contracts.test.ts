@@ -72,6 +72,9 @@ describe('VeriToken', () => {
     assert.equal(await tok.allowance(a, a.wallet!.account.address, b.wallet!.account.address), 2n * VTT);
     assert.equal(await tok.tokenBalance(b), 13n * VTT);
     assert.equal(await tok.totalSupply(a), supply, 'transfers keep the supply');
+    const meta = (functionName: 'name' | 'symbol' | 'decimals') =>
+      a.public.readContract({ address: ch.deployment.contracts.token, abi: abis.veriTokenAbi, functionName });
+    assert.deepEqual([await meta('name'), await meta('symbol'), await meta('decimals')], ['Veritrain Token', 'VTT', 18]);
   });
 
   test('an infinite approval is not decremented', async () => {
@@ -234,6 +237,10 @@ describe('NodeRegistry', () => {
     await expectRevert(ch, () => reg.updateNode(m, nodeId, 0, hw), 'BadRoles');
     await expectRevert(ch, () => reg.updateNode(m, nodeId, 1, { ...hw, cores: 0 }), 'BadHardware');
     await assert.rejects(reg.getNode(c, 99n), (e: Error & { errorName?: string }) => e.errorName === 'UnknownNode');
+    await assert.rejects(
+      c.public.readContract({ address: ch.deployment.contracts.registry, abi: abis.nodeRegistryAbi, functionName: 'peerIdOf', args: [99n] }),
+      /UnknownNode/,
+    );
     const [owner, roles] = await c.public.readContract({
       address: ch.deployment.contracts.registry,
       abi: abis.nodeRegistryAbi,
@@ -360,6 +367,12 @@ describe('Staking', () => {
     assert.equal(await stk.totalVerifierWeight(a), 300n * VTT);
     await stk.leaveVerifierPool(b);
     assert.equal(await stk.totalVerifierWeight(a), 0n);
+    // Members stay indexed (weight 0) so a rejoin is one tree update.
+    const read = (functionName: 'verifierPoolSize' | 'freeStake' | 'minStake', args: readonly unknown[] = []) =>
+      a.public.readContract({ address: ch.deployment.contracts.staking, abi: abis.stakingAbi, functionName, args } as never);
+    assert.equal(await read('verifierPoolSize'), 2n);
+    assert.equal(await read('freeStake', [devAccount(2).address]), 300n * VTT);
+    assert.deepEqual([await read('minStake', [1]), await read('minStake', [2]), await read('minStake', [4])], [100n * VTT, 50n * VTT, 0n]);
     assert.equal((await stk.stakeOf(b)).inVerifierPool, false);
   });
 

@@ -293,6 +293,9 @@ describe('deploy --rpc', () => {
       const info = runCli(['chain', 'info', '--rpc', anvil.url, '--deployment', out, '--key-file', keyFile]);
       assert.equal(info.code, 0, info.stderr);
       assert.equal(info.json.chainId, 777);
+      // Without a key on a non-devnet chain, info shows the chain and no account.
+      const bare = (await inProcess(cmdChain, ['info'], { rpc: anvil.url, deployment: out })) as { chainId: number; account?: unknown };
+      assert.deepEqual([bare.chainId, bare.account], [777, undefined]);
       // The wrong chain behind --rpc is named.
       const devnetLike = await startAnvil();
       try {

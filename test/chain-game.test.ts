@@ -248,7 +248,7 @@ describe('judges that answer later', () => {
       }
       return { states, subs, leaves };
     };
-    for (const cheatAt of [-1, 0, 2]) {
+    for (const cheatAt of [-1, 0, 2, 1]) {
       const s = await ch.snapshot();
       const d = build(cheatAt);
       const honest = build(-1);
@@ -272,6 +272,34 @@ describe('judges that answer later', () => {
         ['bytes32', 'bytes32', 'uint48', 'bytes32', 'bytes32', 'uint48'].map((type) => ({ type })),
         [...(pre as [Hex, Hex, number]), d.states[step], merkleRoot(d.subs[step]), SUB],
       );
+      if (cheatAt === 2) {
+        // Preimages that do not open the game's leaves are refused (nothing changes); the judge
+        // answers only the game, and a sub-game reports only when it is over.
+        const wrong = encodeAbiParameters(
+          ['bytes32', 'bytes32', 'uint48', 'bytes32', 'bytes32', 'uint48'].map((type) => ({ type })),
+          [...(pre as [Hex, Hex, number]), h('other state'), merkleRoot(d.subs[step]), SUB],
+        );
+        await expectRevert(ch, () => callJudge(minedAs(ch, DEFENDER), gameId, wrong), 'BadPreimage');
+        const settle = (id: bigint) => () =>
+          send(minedAs(ch, STRANGER), (w, x) => w.writeContract({ ...x, address: nestedJudge, abi: abis.nestedJudgeAbi, functionName: 'settle', args: [id] }));
+        await expectRevert(ch, settle(99n), 'UnknownSubGame');
+        const direct = () =>
+          send(minedAs(ch, STRANGER), (w, x) =>
+            w.writeContract({
+              ...x,
+              address: nestedJudge,
+              abi: abis.nestedJudgeAbi,
+              functionName: 'judge',
+              args: [{ gameId, context: ZERO, step: 0, n: 4, pre: genesis, post: d.leaves[0], challenger: addr(CHALLENGER), defender: addr(DEFENDER) }, proof],
+            }),
+          );
+        await expectRevert(ch, direct, 'NotGame');
+        const opened = await callJudge(c(DEFENDER), gameId, proof);
+        const sub = opened.events.find((e) => e.eventName === 'SubGameOpened')!.args.subGameId as bigint;
+        await expectRevert(ch, settle(sub), 'SubGameNotOver');
+        await ch.revert(s);
+        continue;
+      }
       const tx = await callJudge(c(DEFENDER), gameId, proof);
       const opened = tx.events.find((e) => e.eventName === 'SubGameOpened')!;
       const subGame = opened.args.subGameId as bigint;

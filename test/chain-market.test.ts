@@ -3,7 +3,7 @@
 // re-entrant payee that gets nothing extra.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import { encodeFunctionData, maxUint256, parseEventLogs, type Address, type Hex } from 'viem';
+import { encodeAbiParameters, encodeFunctionData, keccak256, maxUint256, parseEventLogs, type Address, type Hex } from 'viem';
 import * as abis from '../src/chain/abi.ts';
 import { CHAIN_SOURCES, compileContracts } from '../src/chain/compile.ts';
 import { devAccount } from '../src/chain/client.ts';
@@ -253,7 +253,28 @@ describe('reopenExpired', () => {
 });
 
 describe('verifiers', () => {
-  test('draw: stake-weighted, distinct, never the solver; attest; fee shares at finalize', async () => {
+  test('draw: stake-weighted, distinct, never the solver, as many as asked while the pool lasts', async () => {
+    await stk.joinVerifierPool(c(SOLVER)); // 300 of the 700 pool weight, never drawn for its own job
+    // The pool in join order: V1 100, V2 300, the solver 300 (VTT).
+    const pool: [Address, bigint][] = [[addr(V1), 100n * VTT], [addr(V2), 300n * VTT], [addr(SOLVER), 300n * VTT]];
+    const counts = new Map<Address, number>();
+    for (let i = 0; i < 12; i++) {
+      const s = await ch.snapshot();
+      await ch.mine(i + 1); // another seed block each time
+      const jobId = await submitted({ verifiers: i % 2 === 0 ? 1 : 3 });
+      await ch.mine(1);
+      const { verifiers, tx } = await m.drawVerifiers(c(STRANGER), jobId);
+      const seed = tx.events.find((e) => e.eventName === 'VerifiersDrawn')!.args.seed as Hex;
+      // Exactly the model's stake-weighted draw without replacement; three asked, two eligible: two.
+      assert.deepEqual(verifiers, drawModel(pool, seed, i % 2 === 0 ? 1 : 3, addr(SOLVER)));
+      for (const v of verifiers) counts.set(v, (counts.get(v) ?? 0) + 1);
+      await ch.revert(s);
+    }
+    assert.equal(counts.has(addr(SOLVER)), false);
+    assert.equal(counts.get(addr(V1))! + counts.get(addr(V2))!, 6 + 6 * 2);
+  });
+
+  test('draw, attest, and fee shares at finalize', async () => {
     await stk.joinVerifierPool(c(SOLVER)); // in the pool, but never drawn for its own job
     const jobId = await submitted({ verifiers: 2 });
     await expectRevert(ch, () => m.drawVerifiers(mined(STRANGER), jobId), 'RandomnessNotReady');
@@ -488,6 +509,32 @@ describe('re-entrancy', () => {
     assert.equal(withdrawn.length, 1);
   });
 });
+
+/** JobMarket._draw in TypeScript: points in the eligible weight, shifted past excluded ranges. */
+function drawModel(pool: [Address, bigint][], seed: Hex, k: number, exclude: Address): Address[] {
+  const range = (a: Address) => {
+    let start = 0n;
+    for (const [m, w] of pool) {
+      if (m === a) return { start, w };
+      start += w;
+    }
+    return { start: 0n, w: 0n };
+  };
+  const excluded = [range(exclude)].filter((r) => r.w > 0n);
+  let remaining = pool.reduce((t, [, w]) => t + w, 0n) - excluded.reduce((t, r) => t + r.w, 0n);
+  const out: Address[] = [];
+  for (let i = 0; i < k && remaining > 0n; i++) {
+    let r = BigInt(keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }], [seed, BigInt(i)]))) % remaining;
+    for (const e of excluded) if (r >= e.start) r += e.w;
+    let acc = 0n;
+    const [a] = pool.find(([, w]) => (acc += w) > r)!;
+    out.push(a);
+    excluded.push(range(a));
+    excluded.sort((x, y) => (x.start < y.start ? -1 : 1));
+    remaining -= range(a).w;
+  }
+  return out;
+}
 
 function encode(abi: readonly unknown[], functionName: string, args: readonly unknown[]): Hex {
   return encodeFunctionData({ abi: abi as never, functionName, args } as never);

@@ -510,16 +510,36 @@ contract JobMarket {
         emit Credited(account, jobId, amount);
     }
 
-    /// Up to k distinct pool members, stake-weighted, never `exclude` (the solver).
+    /// Up to k distinct pool members, stake-weighted without replacement, never `exclude` (the
+    /// solver): each pick draws a point in the weight of the members still eligible and shifts it
+    /// past the ranges of those excluded so far, so it needs no retries.
     function _draw(bytes32 seed, uint256 k, address exclude) private view returns (address[] memory picked) {
         picked = new address[](k);
-        uint256 total = staking.totalVerifierWeight();
+        uint256[] memory starts = new uint256[](k + 1); // excluded ranges, sorted by start
+        uint256[] memory weights = new uint256[](k + 1);
+        uint256 excluded;
+        uint256 remaining = staking.totalVerifierWeight();
+        (uint256 s0, uint256 w0) = staking.rangeOf(exclude);
+        if (w0 != 0) {
+            (starts[0], weights[0], excluded) = (s0, w0, 1);
+            remaining -= w0;
+        }
         uint256 count;
-        for (uint256 attempt; total != 0 && count < k && attempt < 4 * k; attempt++) {
-            address a = staking.verifierAt(uint256(keccak256(abi.encode(seed, attempt))) % total);
-            bool dup = a == exclude;
-            for (uint256 i; i < count && !dup; i++) dup = picked[i] == a;
-            if (!dup) picked[count++] = a;
+        for (; count < k && remaining != 0; count++) {
+            uint256 r = uint256(keccak256(abi.encode(seed, count))) % remaining;
+            for (uint256 i; i < excluded; i++) {
+                if (r >= starts[i]) r += weights[i];
+            }
+            address a = staking.verifierAt(r);
+            picked[count] = a;
+            (uint256 st, uint256 w) = staking.rangeOf(a);
+            remaining -= w;
+            uint256 at = excluded++;
+            while (at > 0 && starts[at - 1] > st) {
+                (starts[at], weights[at]) = (starts[at - 1], weights[at - 1]);
+                at--;
+            }
+            (starts[at], weights[at]) = (st, w);
         }
         assembly {
             mstore(picked, count) // shrink to the members actually drawn

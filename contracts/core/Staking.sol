@@ -176,6 +176,14 @@ contract Staking {
         return _members.length;
     }
 
+    /// A member's range in the cumulative weights: [start, start + weight). Draws that must skip some
+    /// members (the solver, those already drawn) shift a random point past their ranges.
+    function rangeOf(address operator) external view returns (uint256 start, uint256 weight) {
+        uint256 idx = _memberIndex[operator];
+        if (idx == 0) return (0, 0);
+        return (_prefix(idx - 1), verifierWeight[operator]);
+    }
+
     /// The pool member whose cumulative weight range contains r (0 <= r < totalVerifierWeight).
     function verifierAt(uint256 r) public view returns (address) {
         uint256 size = _members.length;

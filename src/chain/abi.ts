@@ -180,6 +180,7 @@ export const stakingAbi = [
   {"inputs":[],"name":"minSolverStake","outputs":[{"internalType":"uint128","name":"","type":"uint128"}],"stateMutability":"view","type":"function"},
   {"inputs":[{"internalType":"uint8","name":"role","type":"uint8"}],"name":"minStake","outputs":[{"internalType":"uint128","name":"","type":"uint128"}],"stateMutability":"view","type":"function"},
   {"inputs":[],"name":"minVerifierStake","outputs":[{"internalType":"uint128","name":"","type":"uint128"}],"stateMutability":"view","type":"function"},
+  {"inputs":[{"internalType":"address","name":"operator","type":"address"}],"name":"rangeOf","outputs":[{"internalType":"uint256","name":"start","type":"uint256"},{"internalType":"uint256","name":"weight","type":"uint256"}],"stateMutability":"view","type":"function"},
   {"inputs":[{"internalType":"uint128","name":"amount","type":"uint128"}],"name":"requestUnbond","outputs":[],"stateMutability":"nonpayable","type":"function"},
   {"inputs":[{"internalType":"address","name":"operator","type":"address"},{"internalType":"uint128","name":"amount","type":"uint128"},{"internalType":"address","name":"to","type":"address"}],"name":"slash","outputs":[],"stateMutability":"nonpayable","type":"function"},
   {"inputs":[],"name":"token","outputs":[{"internalType":"contract IERC20","name":"","type":"address"}],"stateMutability":"view","type":"function"},

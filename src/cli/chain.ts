@@ -229,23 +229,20 @@ export async function cmdChain(ctx: CliContext, v: ChainValues): Promise<Record<
   const [sub] = ctx.positionals;
   if (sub !== 'info') throw new InputError(`unknown chain command "${sub ?? ''}"`, { hint: 'veritrain chain info' });
   const c = await chainClient(v, false);
-  const who = senderOf(v, c.deployment.chainId).address;
-  const [block, eth, token, stake, owed, jobs] = await Promise.all([
-    c.public.getBlockNumber(),
-    c.public.getBalance({ address: who }),
-    tokenBalance(c, who),
-    stakeOf(c, who),
-    withdrawable(c, who),
-    jobCount(c),
-  ]);
+  let who: Address | undefined;
+  try {
+    who = senderOf(v, c.deployment.chainId).address;
+  } catch {
+    // No key on a non-devnet chain: show the chain without an account.
+  }
+  const [block, jobs] = await Promise.all([c.public.getBlockNumber(), jobCount(c)]);
   ctx.say(`chain ${c.deployment.chainId} at ${c.deployment.rpcUrl}, block ${block}, ${jobs} jobs`);
+  const base = { chainId: c.deployment.chainId, rpcUrl: c.deployment.rpcUrl, block: Number(block), contracts: c.deployment.contracts, jobCount: Number(jobs) };
+  if (!who) return base;
+  const [eth, token, stake, owed] = await Promise.all([c.public.getBalance({ address: who }), tokenBalance(c, who), stakeOf(c, who), withdrawable(c, who)]);
   ctx.say(`${who}: ${vtt(token)} VTT, bonded ${vtt(stake.bonded)}, withdrawable ${vtt(owed)}`);
   return {
-    chainId: c.deployment.chainId,
-    rpcUrl: c.deployment.rpcUrl,
-    block: Number(block),
-    contracts: c.deployment.contracts,
-    jobCount: Number(jobs),
+    ...base,
     account: { address: who, eth: eth.toString(), token: token.toString(), bonded: stake.bonded.toString(), withdrawable: owed.toString() },
   };
 }
