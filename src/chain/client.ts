@@ -64,9 +64,13 @@ export function chainOf(chainId: number, rpcUrl: string): Chain {
   });
 }
 
-/** The http transport of every client: concurrent reads go out as one JSON-RPC batch. */
+/**
+ * The http transport of every client: concurrent reads go out as one JSON-RPC batch; a remote
+ * endpoint gets viem's retries, a local node none (a dead devnet should fail at once).
+ */
 export function chainTransport(url: string): Transport {
-  return http(url, { retryCount: 0, batch: { wait: 0 } });
+  const local = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(url);
+  return http(url, { retryCount: local ? 0 : 3, batch: { wait: 0 } });
 }
 
 export interface ConnectOptions {
