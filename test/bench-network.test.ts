@@ -2,25 +2,14 @@
 // blob) and its JSON has every figure, each finite and positive. No timing thresholds: the machine
 // may be busy.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from './cli.ts';
-
-const positive = (x: unknown, what: string): void => {
-  assert.equal(typeof x, 'number', `${what} is not a number: ${x}`);
-  assert.ok(Number.isFinite(x as number) && (x as number) > 0, `${what} is not finite and positive: ${x}`);
-};
+import { benchJson, positive } from './cli.ts';
 
 test('bench/network.ts --json --quick reports every figure', { timeout: 180_000 }, () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bench/network.ts'), '--json', '--quick'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
-  assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n');
-  assert.equal(lines.length, 1, 'with --json stdout is exactly one JSON line (the table goes to stderr)');
-  const j = JSON.parse(lines[0]);
+  const { json: j, stderr } = benchJson('bench/network.ts');
   assert.equal(j.bench, 'veritrain-network');
   assert.equal(j.quick, true);
-  assert.match(r.stderr, /gossip latency, 5 node processes/);
+  assert.match(stderr, /gossip latency, 5 node processes/);
   for (const k of ['p50Ms', 'p90Ms', 'p99Ms', 'maxMs', 'meanMs', 'setupSec', 'samples', 'minMesh', 'publishIntervalMs', 'idleCpuShare', 'busyCpuShare']) {
     positive(j.gossip[k], `gossip.${k}`);
   }

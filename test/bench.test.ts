@@ -3,22 +3,11 @@
 // thresholds: the machine may be busy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { ROOT } from './cli.ts';
-
-const positive = (x: unknown, what: string): void => {
-  assert.equal(typeof x, 'number', `${what} is not a number: ${x}`);
-  assert.ok(Number.isFinite(x as number) && (x as number) > 0, `${what} is not finite and positive: ${x}`);
-};
+import { benchJson, positive } from './cli.ts';
 
 test('bench/run.ts --json --quick reports every figure', { timeout: 120_000 }, () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bench/run.ts'), '--json', '--quick'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
-  assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n');
-  assert.equal(lines.length, 1, 'with --json stdout is exactly one JSON line (the table goes to stderr)');
-  const j = JSON.parse(lines[0]);
-  assert.match(r.stderr, /matmul n×n·n×n, GFLOP\/s/);
+  const { json: j, stderr } = benchJson('bench/run.ts');
+  assert.match(stderr, /matmul n×n·n×n, GFLOP\/s/);
   assert.equal(j.bench, 'veritrain');
   assert.equal(j.quick, true);
   positive(j.cores, 'cores');

@@ -2,7 +2,7 @@
 // success path and each of its reverts (mined, decoded, state unchanged).
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign as edSign } from 'node:crypto';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { publicKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import {
@@ -30,14 +30,13 @@ import { reputationOf, reputationScore } from '../src/chain/reputation.ts';
 import * as stk from '../src/chain/staking.ts';
 import * as tok from '../src/chain/token.ts';
 import { bindingMessages } from '../src/node/keystore.ts';
-import { expectRevert, libp2pKey, minedAs, startTestChain, type TestChain } from './chain.ts';
+import { expectRevert, libp2pKey, minedAs, startTestChain, isolateTests, type TestChain } from './chain.ts';
 import type { ChainClient } from '../src/chain/client.ts';
 
 const VTT = 10n ** 18n;
 const hw = { cores: 4, memoryMiB: 8192, accelerator: 'none' };
 
 let ch: TestChain;
-let snap: Hex;
 before(async () => {
   ch = await startTestChain();
   for (const i of [1, 2, 3, 4]) {
@@ -46,12 +45,7 @@ before(async () => {
   }
 });
 after(() => ch?.anvil.stop());
-beforeEach(async () => {
-  snap = await ch.snapshot();
-});
-afterEach(async () => {
-  await ch.revert(snap);
-});
+isolateTests(() => ch);
 
 describe('VeriToken', () => {
   test('faucet mints the faucet amount; transfer, approve and transferFrom move balances', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createTestClient, http, maxUint256 } from 'viem';
 import { startAnvil } from '../src/chain/anvil.ts';
-import { startDevnet } from '../src/chain/devnet.ts';
+import { alive, startDevnet } from '../src/chain/devnet.ts';
 import { connect, devAccount, type ChainClient } from '../src/chain/client.ts';
 import { readDeployment, type Deployment } from '../src/chain/deployment.ts';
 import { getEvents } from '../src/chain/events.ts';
@@ -74,14 +74,6 @@ function inProcess(fn: (ctx: CliContext, v: ChainValues) => Promise<unknown>, po
   return fn(ctx, v);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitDead(pid: number) {
   for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 25));

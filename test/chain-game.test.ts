@@ -2,7 +2,7 @@
 // step, each move's reverts leave the game unchanged, deadlines decide, a PENDING judge resolves
 // later, and a two-level game (a NestedJudge opening a game over the sub-steps) settles upward.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem';
 import * as abis from '../src/chain/abi.ts';
@@ -10,12 +10,11 @@ import { devAccount, send, type ChainClient } from '../src/chain/client.ts';
 import { CHAIN_SOURCES, compileContracts } from '../src/chain/compile.ts';
 import { answer, callJudge, decidePending, getGame, nextIndex, reveal, timeoutGame } from '../src/chain/game.ts';
 import { merkleProof, merkleRoot } from '../src/chain/merkle.ts';
-import { expectRevert, h, honestLeaves, minedAs, playGame, startTestChain, type TestChain } from './chain.ts';
+import { expectRevert, h, honestLeaves, minedAs, playGame, startTestChain, isolateTests, type TestChain } from './chain.ts';
 
 const CREATOR = 0, CHALLENGER = 1, DEFENDER = 2, STRANGER = 3;
 const TIMEOUT = 600;
 let ch: TestChain;
-let snap: Hex;
 let deferredJudge: Address;
 let nestedJudge: Address;
 const c = (i: number) => ch.as(i);
@@ -71,12 +70,7 @@ before(async () => {
   nestedJudge = await deploy('testing/NestedJudge.sol:NestedJudge', abis.nestedJudgeAbi, [ch.deployment.contracts.game, ch.deployment.contracts.judge, TIMEOUT]);
 });
 after(() => ch?.anvil.stop());
-beforeEach(async () => {
-  snap = await ch.snapshot();
-});
-afterEach(async () => {
-  await ch.revert(snap);
-});
+isolateTests(() => ch);
 
 describe('full games', () => {
   test('the honest side wins for any size and any first wrong leaf (fast-check)', async () => {

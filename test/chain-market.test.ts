@@ -2,7 +2,7 @@
 // (mined, decoded, state unchanged), payouts to the wei, disputes both ways, verifier draws, and a
 // re-entrant payee that gets nothing extra.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { encodeAbiParameters, encodeFunctionData, keccak256, maxUint256, parseEventLogs, type Address, type Hex } from 'viem';
 import * as abis from '../src/chain/abi.ts';
 import { CHAIN_SOURCES, compileContracts } from '../src/chain/compile.ts';
@@ -16,14 +16,13 @@ import { merkleRoot } from '../src/chain/merkle.ts';
 import { reputationOf } from '../src/chain/reputation.ts';
 import * as stk from '../src/chain/staking.ts';
 import * as tok from '../src/chain/token.ts';
-import { expectRevert, h, honestLeaves, minedAs, playGame, registerTestNode, startTestChain, type TestChain } from './chain.ts';
+import { expectRevert, h, honestLeaves, minedAs, playGame, registerTestNode, startTestChain, isolateTests, type TestChain } from './chain.ts';
 
 const VTT = 10n ** 18n;
 const SUBMITTER = 1, SOLVER = 2, V1 = 3, V2 = 4, CHALLENGER = 5, POOR = 6, STRANGER = 7;
 const N = 8;
 
 let ch: TestChain;
-let snap: Hex;
 let solverNode: bigint;
 let challengerNode: bigint;
 let verifierOnlyNode: bigint;
@@ -67,12 +66,7 @@ before(async () => {
   await tok.faucet(c(STRANGER));
 });
 after(() => ch?.anvil.stop());
-beforeEach(async () => {
-  snap = await ch.snapshot();
-});
-afterEach(async () => {
-  await ch.revert(snap);
-});
+isolateTests(() => ch);
 
 async function posted(over: Partial<m.PostJobParams> = {}) {
   return (await m.postJob(c(SUBMITTER), params(over))).jobId;

@@ -1,6 +1,7 @@
 // Shared setup of the chain tests: a real anvil on a free port, the contracts deployed, one client
 // per dev account, and anvil's snapshot/time controls. No mocks.
 import assert from 'node:assert/strict';
+import { afterEach, beforeEach } from 'node:test';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -150,4 +151,15 @@ export async function playGame(
       await callJudge(defender, gameId); // showing the last step is the defender's burden
     } else return g.phase;
   }
+}
+
+/** Each test of the file starts from the chain as `before` left it: a snapshot before it, reverted after. */
+export function isolateTests(chain: () => TestChain): void {
+  let snap: Hex;
+  beforeEach(async () => {
+    snap = await chain().snapshot();
+  });
+  afterEach(async () => {
+    await chain().revert(snap);
+  });
 }

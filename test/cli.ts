@@ -1,4 +1,5 @@
 // Run the real CLI in a child process and read the one JSON object on its last stdout line.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,4 +65,22 @@ export function node22(): string {
     if (r.status !== 0 || !existsSync(bin)) throw new Error(`could not install node@22 from npm: ${r.stderr}`);
   }
   return bin;
+}
+
+/**
+ * Runs a bench script with `--json --quick` and returns its one JSON line and its stderr (the
+ * human table), after checking it exited 0 and printed exactly one stdout line.
+ */
+export function benchJson(script: string): { json: any; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, script), '--json', '--quick'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, 'with --json stdout is exactly one JSON line (the table goes to stderr)');
+  return { json: JSON.parse(lines[0]), stderr: r.stderr };
+}
+
+/** Asserts a bench figure is a finite positive number. */
+export function positive(x: unknown, what: string): void {
+  assert.equal(typeof x, 'number', `${what} is not a number: ${x}`);
+  assert.ok(Number.isFinite(x as number) && (x as number) > 0, `${what} is not finite and positive: ${x}`);
 }

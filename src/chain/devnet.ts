@@ -62,7 +62,8 @@ function startTimeOf(pid: number): string | undefined {
   }
 }
 
-function alive(pid: number): boolean {
+/** True while a process with this pid exists (signal 0 checks without signalling). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
