@@ -2,7 +2,7 @@
 // key. Decoders take untrusted bytes and either return a typed value or throw a MessageError;
 // nothing else escapes them (the fuzz tests hold them to that).
 //
-// Wire format: the UTF-8 canonical JSON (keys sorted, no spaces; see canonicalJson below) of
+// Wire format: the UTF-8 canonical JSON (keys sorted, no spaces; src/canonical-json.ts) of
 //   { v: 1, kind, chainId, from, peer, ts, body, sig }
 // where sig = EIP-191 personal_sign by `from` over
 //   "veritrain:gossip:v1\n" || canonicalJson({ v, kind, chainId, from, peer, ts, body })
@@ -10,6 +10,7 @@
 // and (from, peer) must be a staked, registered node.
 import type { Address, Hex } from 'viem';
 import { z } from 'zod';
+import { canonicalJson as canonicalJsonOf } from '../canonical-json.ts';
 import { sha256Hex, utf8 } from '../engine/hash.ts';
 import { VeritrainError, type ErrorOptions } from '../errors.ts';
 import { recoverPersonalSigner } from './evm.ts';
@@ -225,22 +226,9 @@ export async function decodeAndVerify(bytes: unknown): Promise<Envelope> {
   return env;
 }
 
-/**
- * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace, undefined members left
- * out, strings and numbers as JSON.stringify writes them (the same rules as the job spec's
- * canonicalJson in src/train/spec.ts, kept here so the net layer does not load the data loaders).
- */
+/** Canonical JSON (../canonical-json.ts) whose only error is a MessageError. */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new MessageError('schema', `cannot encode ${value}`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  return canonicalJsonOf(value, (m) => new MessageError('schema', m));
 }
 
 function describe(v: unknown): string {

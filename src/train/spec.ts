@@ -4,6 +4,7 @@
 // typo cannot silently fall back to a default. See examples/*.json.
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { canonicalJson } from '../canonical-json.ts';
 import { InputError } from '../errors.ts';
 import { sha256Hex, utf8 } from '../engine/hash.ts';
 import { BUILTIN_DATASETS, datasetKind, type DatasetRef } from './data/load.ts';
@@ -194,23 +195,10 @@ export function loadSpecFile(file: string): JobSpec {
   return parseSpec(text, `job spec ${file}`);
 }
 
-/**
- * Canonical JSON: object keys sorted (by UTF-16 code units, as Array.prototype.sort does), no
- * whitespace, undefined members left out, numbers and strings as JSON.stringify writes them
- * (ECMAScript fixes both exactly, so every engine writes the same bytes).
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new InputError(`cannot write ${value} in canonical JSON`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}
 
 /** The job's identity: SHA-256 (hex) of the canonical JSON of the validated spec, defaults filled in. */
 export function specHash(spec: unknown): string {
   return sha256Hex(utf8(canonicalJson(parseSpec(spec))));
 }
+
+export { canonicalJson };
