@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import {
+  CHUNK_BYTES, CHUNK_ELEMENTS, chunkOf, commitOf, elementF32, elementU32, equalBytes, openElement, tensorCommit, tensorTree, verifyOpening,
+} from './commit.ts';
+
+const sha = (...parts: Uint8Array[]) => { const h = createHash('sha256'); for (const p of parts) h.update(p); return new Uint8Array(h.digest()); };
+
+function values(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.fround(Math.sin(i) * 1000) || -0;
+  return a;
+}
+
+test('a one-chunk tensor: root is the leaf; the commit binds the shape', () => {
+  const d = new Float32Array([1, -2, 3.5]);
+  const chunk = new Uint8Array(CHUNK_BYTES);
+  chunk.set(new Uint8Array(d.buffer));
+  const leaf = sha(new Uint8Array([0]), chunk);
+  const t = tensorTree([3], d);
+  assert.ok(equalBytes(t.root, leaf));
+  const head = new Uint8Array([1, 0, 0, 0, 3, 0, 0, 0]);
+  assert.ok(equalBytes(t.commit, sha(new Uint8Array([2]), head, leaf)));
+  assert.ok(!equalBytes(tensorCommit([3, 1], d), t.commit), 'same bytes, other shape, other commit');
+});
+
+test('three chunks pad with a zero leaf to four', () => {
+  const n = 2 * CHUNK_ELEMENTS + 5;
+  const d = values(n);
+  const L = [0, 1, 2].map((c) => sha(new Uint8Array([0]), chunkOf(d, c)));
+  const Z = new Uint8Array(32);
+  const node = (a: Uint8Array, b: Uint8Array) => sha(new Uint8Array([1]), a, b);
+  const root = node(node(L[0], L[1]), node(L[2], Z));
+  assert.ok(equalBytes(tensorTree([n], d).root, root));
+  assert.ok(equalBytes(tensorCommit([n], d), commitOf([n], root)));
+});
+
+test('every element of an odd-sized tensor opens and verifies; any change fails', () => {
+  const n = 5 * CHUNK_ELEMENTS + 17;
+  const d = values(n);
+  const shape = [n];
+  const t = tensorTree(shape, d);
+  for (const i of [0, 1, 255, 256, 1000, n - 1]) {
+    const o = openElement(t, d, i);
+    assert.ok(verifyOpening(t.commit, shape, o), `element ${i}`);
+    assert.equal(elementF32(o), d[i]);
+    const bad = { ...o, chunk: o.chunk.slice() };
+    bad.chunk[(i % CHUNK_ELEMENTS) * 4] ^= 1;
+    assert.ok(!verifyOpening(t.commit, shape, bad), `flipped bit at ${i}`);
+    const other = (i + CHUNK_ELEMENTS) % n;
+    assert.ok(!verifyOpening(t.commit, shape, { ...o, index: other, chunkIndex: Math.floor(other / CHUNK_ELEMENTS) }), 'chunk moved to another index');
+    assert.ok(!verifyOpening(t.commit, [n + 1], o), 'wrong shape');
+  }
+});
+
+test('integer tensors commit their u32 bytes', () => {
+  const d = new Int32Array([5, -1, 7]);
+  const t = tensorTree([3], d);
+  const o = openElement(t, d, 1);
+  assert.equal(elementU32(o), 0xffffffff);
+  assert.ok(equalBytes(t.commit, tensorCommit([3], new Uint32Array([5, 0xffffffff, 7]))));
+});
+
+test('an empty tensor commits to a zero root', () => {
+  const t = tensorTree([0, 4], new Float32Array(0));
+  assert.ok(equalBytes(t.root, new Uint8Array(32)));
+});
+
+test('shape and data must agree', () => {
+  assert.throws(() => tensorTree([2, 2], new Float32Array(3)), /shape \[2,2\] has 4 elements/);
+});
