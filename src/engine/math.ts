@@ -491,3 +491,13 @@ export function sigmoidArray(src: Float32Array, dst: Float32Array): Float32Array
   for (let i = 0; i < n; i++) dst[i] = sigmoidf(src[i]);
   return dst;
 }
+
+/**
+ * The constants of the programs above, for the SIMD kernels (kernels/wasm/vec.wat.ts), which run
+ * the same programs lane by lane and must use exactly these binary32 values.
+ */
+export const PROGRAM_CONSTANTS = {
+  LOG2E, RINT, LN2_HI, LN2_LO, E0, E1, E2, E3, E4,
+  SQRT2, TWO24, MIN_NORMAL, L0, L1, L2,
+  TANH_TINY, TANH_POLY_MAX, TANH_ONE, T0, T1, T2, T3, T4, T5,
+} as const;

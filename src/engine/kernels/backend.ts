@@ -52,15 +52,65 @@ export interface SgdConstants {
   mu: number; wd: number; lr: number; first: boolean;
 }
 
+/**
+ * Elementwise binary ops. Canonical program, for every output element i:
+ *   out[i] = f32(a[ia(i)] OP b[ib(i)])
+ * with OP: add +, sub -, mul *, div /, maximum (IEEE/JS Math.max: NaN if either is NaN,
+ * maximum(-0, +0) = +0), greater (1 if a > b else 0; NaN compares false).
+ */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'greater';
+
+/**
+ * Elementwise unary ops: neg -x (exact), sqrt f32(sqrt(x)) (correctly rounded), exp/log/tanh the
+ * scalar programs of math.ts (expf, logf, tanhf).
+ */
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh';
+
+/**
+ * How an operand of an n-element elementwise result is indexed: element i reads
+ * x[floor(i / inner) % mid]. Same shape: { mid: n, inner: 1 }; a scalar: { mid: 1, inner: 1 };
+ * a bias [C] on [rows, C]: { mid: C, inner: 1 }; per-row statistics [rows] on [rows, C]:
+ * { mid: rows, inner: C }. (Broadcasts of other forms are indexed by the engine itself.)
+ */
+export interface Broadcast {
+  mid: number;
+  inner: number;
+}
+
+/**
+ * Reductions over the middle axis of x viewed as [outer, L, inner]. Canonical program, for every
+ * output element (o, i):
+ *   acc = +0 (sum) or -Inf (max)
+ *   for l = 0 .. L-1 ascending:  acc = f32(acc + x[o, l, i])  or  acc = maximum(acc, x[o, l, i])
+ *   out[o*inner + i] = acc
+ * Work may be split across output elements, never across l.
+ */
+export type ReduceOp = 'sum' | 'max';
+
 export interface Backend {
   readonly name: string;
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: MatmulParams): void;
+  binary(op: BinaryOp, a: Float32Array, ba: Broadcast, b: Float32Array, bb: Broadcast, out: Float32Array): void;
+  unary(op: UnaryOp, x: Float32Array, out: Float32Array): void;
+  reduce(op: ReduceOp, x: Float32Array, out: Float32Array, outer: number, L: number, inner: number): void;
+  /** Sum of all elements: acc = +0; for i ascending: acc = f32(acc + x[i]). */
+  sumAll(x: Float32Array): number;
+  /** acc, then for i ascending: acc = f32(acc + f32(x[i] * x[i])) (global-norm clipping). */
+  sumSquares(x: Float32Array, acc: number): number;
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwConstants): void;
   sgd(w: Float32Array, g: Float32Array, buf: Float32Array, c: SgdConstants): void;
   /** True when no element is NaN or infinite. */
   allFinite(x: Float32Array): boolean;
   /** A zeroed array the backend's kernels can use in place (state that lives across steps). */
   alloc(n: number): Float32Array;
+  /**
+   * An array for intermediate results (a training step's tensors), valid until the mark() taken
+   * before it is released; take it only between mark() and release(). Zeroed only when asked.
+   */
+  temp(n: number, zero?: boolean): Float32Array;
+  /** The position of the temporary arena; release(m) frees every temp() array taken since. */
+  mark(): number;
+  release(mark: number): void;
   /** Release worker threads etc. The backend must not be used afterwards. */
   close?(): Promise<void> | void;
 }

@@ -1,5 +1,6 @@
 // The canonical programs, in plain TypeScript: the oracle every fast kernel must equal bit for bit.
-import type { AdamwConstants, Backend, MatmulParams, SgdConstants } from './backend.ts';
+import type { AdamwConstants, Backend, BinaryOp, Broadcast, MatmulParams, ReduceOp, SgdConstants, UnaryOp } from './backend.ts';
+import { expf, logf, tanhf } from '../math.ts';
 
 const fround = Math.fround;
 
@@ -54,11 +55,129 @@ export function allFiniteReference(x: Float32Array): boolean {
   return true;
 }
 
+/** out[i] = f32(x[i] OP y[i]); each store into the Float32Array rounds once. */
+function binaryLoop(op: BinaryOp, x: Float32Array, y: Float32Array, out: Float32Array): void {
+  const n = out.length;
+  switch (op) {
+    case 'add': for (let i = 0; i < n; i++) out[i] = x[i] + y[i]; break;
+    case 'sub': for (let i = 0; i < n; i++) out[i] = x[i] - y[i]; break;
+    case 'mul': for (let i = 0; i < n; i++) out[i] = x[i] * y[i]; break;
+    case 'div': for (let i = 0; i < n; i++) out[i] = x[i] / y[i]; break;
+    case 'maximum': for (let i = 0; i < n; i++) out[i] = Math.max(x[i], y[i]); break;
+    case 'greater': for (let i = 0; i < n; i++) out[i] = x[i] > y[i] ? 1 : 0; break;
+  }
+}
+
+function binaryScalarRight(op: BinaryOp, x: Float32Array, s: number, out: Float32Array, o0 = 0, n = out.length - o0, x0 = 0): void {
+  switch (op) {
+    case 'add': for (let i = 0; i < n; i++) out[o0 + i] = x[x0 + i] + s; break;
+    case 'sub': for (let i = 0; i < n; i++) out[o0 + i] = x[x0 + i] - s; break;
+    case 'mul': for (let i = 0; i < n; i++) out[o0 + i] = x[x0 + i] * s; break;
+    case 'div': for (let i = 0; i < n; i++) out[o0 + i] = x[x0 + i] / s; break;
+    case 'maximum': for (let i = 0; i < n; i++) out[o0 + i] = Math.max(x[x0 + i], s); break;
+    case 'greater': for (let i = 0; i < n; i++) out[o0 + i] = x[x0 + i] > s ? 1 : 0; break;
+  }
+}
+
+function binaryScalarLeft(op: BinaryOp, s: number, y: Float32Array, out: Float32Array): void {
+  const n = out.length;
+  switch (op) {
+    case 'add': for (let i = 0; i < n; i++) out[i] = s + y[i]; break;
+    case 'sub': for (let i = 0; i < n; i++) out[i] = s - y[i]; break;
+    case 'mul': for (let i = 0; i < n; i++) out[i] = s * y[i]; break;
+    case 'div': for (let i = 0; i < n; i++) out[i] = s / y[i]; break;
+    case 'maximum': for (let i = 0; i < n; i++) out[i] = Math.max(s, y[i]); break;
+    case 'greater': for (let i = 0; i < n; i++) out[i] = s > y[i] ? 1 : 0; break;
+  }
+}
+
+/** out[r*mid + m] = f32(x[r*mid + m] OP y[m]) (a bias on the trailing axes). */
+function binaryRows(op: BinaryOp, x: Float32Array, y: Float32Array, out: Float32Array, mid: number): void {
+  for (let k = 0; k < out.length; k += mid) {
+    switch (op) {
+      case 'add': for (let m = 0; m < mid; m++) out[k + m] = x[k + m] + y[m]; break;
+      case 'sub': for (let m = 0; m < mid; m++) out[k + m] = x[k + m] - y[m]; break;
+      case 'mul': for (let m = 0; m < mid; m++) out[k + m] = x[k + m] * y[m]; break;
+      case 'div': for (let m = 0; m < mid; m++) out[k + m] = x[k + m] / y[m]; break;
+      case 'maximum': for (let m = 0; m < mid; m++) out[k + m] = Math.max(x[k + m], y[m]); break;
+      case 'greater': for (let m = 0; m < mid; m++) out[k + m] = x[k + m] > y[m] ? 1 : 0; break;
+    }
+  }
+}
+
+const isFull = (b: Broadcast, n: number): boolean => b.mid === n && b.inner === 1;
+
+/** The canonical program of BinaryOp (backend.ts) for any two Broadcasts; fast loops for the usual ones. */
+export function binaryReference(op: BinaryOp, a: Float32Array, ba: Broadcast, b: Float32Array, bb: Broadcast, out: Float32Array): void {
+  const n = out.length;
+  if (isFull(ba, n)) {
+    if (isFull(bb, n)) return binaryLoop(op, a, b, out);
+    if (bb.mid === 1) return binaryScalarRight(op, a, b[0], out);
+    if (bb.inner === 1) return binaryRows(op, a, b, out, bb.mid);
+    // Per-row statistics: one b value per run of `inner` outputs.
+    for (let r = 0, k = 0; k < n; r++, k += bb.inner) binaryScalarRight(op, a, b[r % bb.mid], out, k, bb.inner, k);
+    return;
+  }
+  if (ba.mid === 1 && isFull(bb, n)) return binaryScalarLeft(op, a[0], b, out);
+  const A = (i: number) => a[Math.floor(i / ba.inner) % ba.mid];
+  const B = (i: number) => b[Math.floor(i / bb.inner) % bb.mid];
+  switch (op) {
+    case 'add': for (let i = 0; i < n; i++) out[i] = A(i) + B(i); break;
+    case 'sub': for (let i = 0; i < n; i++) out[i] = A(i) - B(i); break;
+    case 'mul': for (let i = 0; i < n; i++) out[i] = A(i) * B(i); break;
+    case 'div': for (let i = 0; i < n; i++) out[i] = A(i) / B(i); break;
+    case 'maximum': for (let i = 0; i < n; i++) out[i] = Math.max(A(i), B(i)); break;
+    case 'greater': for (let i = 0; i < n; i++) out[i] = A(i) > B(i) ? 1 : 0; break;
+  }
+}
+
+export function unaryReference(op: UnaryOp, x: Float32Array, out: Float32Array): void {
+  const n = out.length;
+  switch (op) {
+    case 'neg': for (let i = 0; i < n; i++) out[i] = -x[i]; break;
+    case 'sqrt': for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i]); break;
+    case 'exp': for (let i = 0; i < n; i++) out[i] = expf(x[i]); break;
+    case 'log': for (let i = 0; i < n; i++) out[i] = logf(x[i]); break;
+    case 'tanh': for (let i = 0; i < n; i++) out[i] = tanhf(x[i]); break;
+  }
+}
+
+export function reduceReference(op: ReduceOp, x: Float32Array, out: Float32Array, outer: number, L: number, inner: number): void {
+  out.fill(op === 'sum' ? 0 : -Infinity, 0, outer * inner);
+  for (let o = 0; o < outer; o++) {
+    const ob = o * inner;
+    for (let l = 0; l < L; l++) {
+      const base = (o * L + l) * inner;
+      if (op === 'sum') for (let i = 0; i < inner; i++) out[ob + i] += x[base + i];
+      else for (let i = 0; i < inner; i++) out[ob + i] = Math.max(out[ob + i], x[base + i]);
+    }
+  }
+}
+
+export function sumAllReference(x: Float32Array): number {
+  let acc = 0;
+  for (let i = 0; i < x.length; i++) acc = fround(acc + x[i]);
+  return acc;
+}
+
+export function sumSquaresReference(x: Float32Array, acc: number): number {
+  for (let i = 0; i < x.length; i++) acc = fround(acc + fround(x[i] * x[i]));
+  return acc;
+}
+
 export const referenceBackend: Backend = {
   name: 'reference',
   matmul: matmulReference,
+  binary: binaryReference,
+  unary: unaryReference,
+  reduce: reduceReference,
+  sumAll: sumAllReference,
+  sumSquares: sumSquaresReference,
   adamw: adamwReference,
   sgd: sgdReference,
   allFinite: allFiniteReference,
   alloc: (n) => new Float32Array(n),
+  temp: (n) => new Float32Array(n),
+  mark: () => 0,
+  release: () => {},
 };

@@ -1,5 +1,7 @@
-// The fast backend: the WebAssembly SIMD128 matmul (kernel.ts, matmul.wat.ts) with a Node
-// worker-thread pool (pool.ts), and the elementwise kernels (vec.ts, vec.wat.ts). Bit-identical to matmulReference for any shape and thread count.
+// The fast backend: the WebAssembly SIMD128 matmul (kernel.ts, matmul.wat.ts) and elementwise
+// kernels (vec.ts, vec.wat.ts) over one shared memory (heap.ts), with a Node worker-thread pool
+// (pool.ts). Bit-identical to the reference programs (reference.ts) for any shape and thread
+// count; operands outside the heap's memory go to the reference programs themselves.
 //
 //   const be = await createWasmBackend({ threads: 2 }); be.matmul(a, b, c, params); await be.close();
 //   const be = createWasmBackendSync({ threads: 2 });   // same, workers finish starting on first use
@@ -7,9 +9,13 @@
 import { availableParallelism } from 'node:os';
 import type { Backend } from '../backend.ts';
 import { InputError } from '../../../errors.ts';
-import { compileKernel, createKernelMemory, createMatmulRunner, instantiateKernel, MAX_THREADS, type KernelTuning } from './kernel.ts';
+import {
+  adamwReference, allFiniteReference, binaryReference, reduceReference, sgdReference, sumAllReference, sumSquaresReference, unaryReference,
+} from '../reference.ts';
+import { createHeap, type Heap } from './heap.ts';
+import { compileKernel, createMatmulRunner, instantiateKernel, MAX_THREADS, type KernelTuning } from './kernel.ts';
 import { createThreadPool, type ThreadPool } from './pool.ts';
-import { createVecKernels } from './vec.ts';
+import { compileVec, createVecKernels, type VecTuning } from './vec.ts';
 
 export interface WasmBackendOptions {
   /** Threads per matmul call, the calling thread included (default: available cores, at most 8). */
@@ -17,14 +23,18 @@ export interface WasmBackendOptions {
   /** Upper bound of the kernel's shared memory in MiB (default 4096, the wasm32 limit). */
   maxMemoryMiB?: number;
   /** Speed-only knobs; results never depend on them. */
-  tuning?: Partial<KernelTuning>;
+  tuning?: Partial<KernelTuning & VecTuning>;
   /** Polls a worker makes before it sleeps between calls (default 20000, about 0.1 ms). */
   spin?: number;
+  /** Fill released temporary memory with NaN, so a use after release shows (tests; slow). */
+  poison?: boolean;
 }
 
 export interface WasmBackend extends Backend {
   /** Threads per call, the calling thread included. */
   readonly threads: number;
+  /** The memory and allocator the kernels work in. */
+  readonly heap: Heap;
   /** Resolves when all worker threads have started (calls before that wait for them). */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -39,20 +49,29 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
   const threads = opts.threads ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
     throw new InputError(`threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
-  const module = compileKernel();
-  const memory = createKernelMemory(opts.maxMemoryMiB);
-  const gemm = instantiateKernel(module, memory);
-  const pool: ThreadPool | undefined = threads > 1 ? createThreadPool(module, memory, threads - 1, { spin: opts.spin }) : undefined;
-  const runner = createMatmulRunner({ memory, gemm, threads, dispatch: pool?.dispatch, tuning: opts.tuning });
-  const vec = createVecKernels();
+  const heap = createHeap({ maxMemoryMiB: opts.maxMemoryMiB, poison: opts.poison });
+  const modules = { matmul: compileKernel(), vec: compileVec() };
+  const gemm = instantiateKernel(modules.matmul, heap.memory);
+  const pool: ThreadPool | undefined = threads > 1 ? createThreadPool(modules, heap.memory, threads - 1, { spin: opts.spin }) : undefined;
+  const runner = createMatmulRunner({ heap, gemm, threads, dispatch: pool?.dispatch, tuning: opts.tuning });
+  const vec = createVecKernels({ heap, module: modules.vec, threads, dispatch: pool?.dispatch, tuning: opts.tuning });
   return {
     name: `wasm-simd128-t${threads}`,
     threads,
+    heap,
     matmul: runner.matmul,
-    adamw: vec.adamw,
-    sgd: vec.sgd,
-    allFinite: vec.allFinite,
-    alloc: vec.alloc,
+    binary: (op, a, ba, b, bb, out) => { if (!vec.binary(op, a, ba, b, bb, out)) binaryReference(op, a, ba, b, bb, out); },
+    unary: (op, x, out) => { if (!vec.unary(op, x, out)) unaryReference(op, x, out); },
+    reduce: (op, x, out, outer, L, inner) => { if (!vec.reduce(op, x, out, outer, L, inner)) reduceReference(op, x, out, outer, L, inner); },
+    sumAll: (x) => vec.sumAll(x) ?? sumAllReference(x),
+    sumSquares: (x, acc) => vec.sumSquares(x, acc) ?? sumSquaresReference(x, acc),
+    adamw: (w, g, m, v, c) => { if (!vec.adamw(w, g, m, v, c)) adamwReference(w, g, m, v, c); },
+    sgd: (w, g, buf, c) => { if (!vec.sgd(w, g, buf, c)) sgdReference(w, g, buf, c); },
+    allFinite: (x) => vec.allFinite(x) ?? allFiniteReference(x),
+    alloc: heap.alloc,
+    temp: heap.temp,
+    mark: heap.mark,
+    release: heap.release,
     ready: async () => { await pool?.ready(); },
     close: async () => { await pool?.close(); },
   };

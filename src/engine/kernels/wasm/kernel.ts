@@ -1,17 +1,17 @@
-// The WASM matmul without threads: load the kernel, lay out its memory, split a call into work
+// The WASM matmul without threads: load the kernel, place its operands, split a call into work
 // for threads, run one thread's share. Browser-safe: no Node APIs here (the thread pool, which
 // needs worker_threads in Node, lives in pool.ts and plugs in through `Dispatch`).
 //
-// Memory (one WebAssembly.Memory, shared between all threads):
-//   [0, CTL_BYTES)        control block: thread signalling and the job descriptor (Int32 words)
-//   A, B                  the operands, copied in by the calling thread
-//   C                     the dense output, batch x M x N, copied out at the end
-//   scratch x threads     per thread: packed A rows, an edge tile, one group of packed B panels
-// Every output element is computed by exactly one thread with the canonical k-loop, so the bits
-// do not depend on the thread count or the split (see matmul.wat.ts).
+// Memory: the backend's one shared WebAssembly.Memory (heap.ts). [0, CTL_BYTES) is the control
+// block: thread signalling and the job descriptor (Int32 words). Operands that live in the heap
+// are read (A, B) and written (C, dense batch x M x N) in place; others are copied into arena
+// memory for the call, as is each thread's scratch (packed A rows, an edge tile, one group of
+// packed B panels). Every output element is computed by exactly one thread with the canonical
+// k-loop, so the bits do not depend on the thread count or the split (see matmul.wat.ts).
 import type { MatmulParams } from '../backend.ts';
-import { ShapeError, VeritrainError } from '../../../errors.ts';
+import { ShapeError } from '../../../errors.ts';
 import { MATMUL_WASM_BASE64 } from './matmul.wasm.ts';
+import { CTL_BYTES, type Heap } from './heap.ts';
 import { decodeBase64, WebAssemblyApi, type WasmMemory, type WasmModule } from './wasm-api.ts';
 
 export type GemmFn = (
@@ -25,14 +25,14 @@ export const CTL = {
   DONE: 1, // workers that finished the current job
   ERROR: 2, // 1 when a worker failed; message bytes at MSG
   QUIT: 3,
+  KIND: 4, // the job's kind: 0 matmul (JOB), 1 elementwise (vec.ts)
   JOB: 8, // job descriptor: JOB_FIELDS words
   MSG: 64, // error message: length word, then UTF-8 bytes
   GEN: 512, // one generation word per worker, 16 words (a cache line) apart
 } as const;
 export const MSG_BYTES = 1024;
 export const MAX_THREADS = 64;
-export const CTL_BYTES = 65536;
-const PAGE = 65536;
+export { CTL_BYTES };
 
 const JOB_FIELDS = ['batch', 'M', 'K', 'N', 'flags', 'a', 'b', 'c', 'aStride', 'bStride', 'group', 'threads', 'byRows', 'scratch', 'scratchBytes'] as const;
 /** One matmul call as the threads see it. Pointers and strides are in bytes. */
@@ -60,12 +60,6 @@ export function kernelBytes(): Uint8Array {
 /** Compiles the kernel synchronously (it is ~4 KB, below browsers' limit for sync compiles). */
 export function compileKernel(): WasmModule {
   return new WebAssemblyApi.Module(kernelBytes());
-}
-
-/** The shared memory the kernel imports. maxMiB bounds what one call can use (at most 4096). */
-export function createKernelMemory(maxMiB = 4096): WasmMemory {
-  const maximum = Math.min(65536, Math.max(2, Math.ceil((maxMiB * 1048576) / PAGE)));
-  return new WebAssemblyApi.Memory({ initial: 2, maximum, shared: true });
 }
 
 export function instantiateKernel(module: WasmModule, memory: WasmMemory): GemmFn {
@@ -131,7 +125,7 @@ function checkParams(a: Float32Array, b: Float32Array, c: Float32Array, p: Matmu
 }
 
 /** How one operand is copied into kernel memory: the element range, and the batch stride there. */
-function stagePlan(offset: number, stride: number, size: number, batch: number): { elems: number; stride: number; compact: boolean } {
+function stagePlan(stride: number, size: number, batch: number): { elems: number; stride: number; compact: boolean } {
   if (batch === 1 || stride === 0) return { elems: size, stride: 0, compact: false };
   if (stride > size) return { elems: batch * size, stride: size, compact: true }; // skip the gaps
   return { elems: (batch - 1) * stride + size, stride, compact: false }; // dense or overlapping
@@ -148,6 +142,9 @@ function stage(dst: Float32Array, at: number, src: Float32Array, offset: number,
   }
 }
 
+const overlaps = (x: Float32Array, y: Float32Array): boolean =>
+  x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
+
 export interface MatmulRunner {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: MatmulParams): void;
   readonly memory: WasmMemory;
@@ -156,38 +153,29 @@ export interface MatmulRunner {
 }
 
 /**
- * The synchronous matmul over kernel memory. With `dispatch` and threads > 1, large calls are
+ * The synchronous matmul over the heap's memory. With `dispatch` and threads > 1, large calls are
  * shared with the pool's workers; otherwise everything runs on the calling thread.
  */
 export function createMatmulRunner(opts: {
-  memory: WasmMemory;
+  heap: Heap;
   gemm: GemmFn;
   threads?: number;
   dispatch?: Dispatch;
   tuning?: Partial<KernelTuning>;
 }): MatmulRunner {
-  const { memory, gemm, dispatch } = opts;
+  const { heap, gemm, dispatch } = opts;
   const threads = dispatch ? Math.max(1, opts.threads ?? 1) : 1;
   if (threads > MAX_THREADS) throw new ShapeError(`at most ${MAX_THREADS} threads, got ${threads}`);
   const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
-  let f32 = new Float32Array(memory.buffer);
-  let ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
+  const ctl = new Int32Array(heap.memory.buffer, 0, CTL_BYTES / 4);
 
-  function ensureBytes(bytes: number): void {
-    const have = memory.buffer.byteLength;
-    if (bytes > have) {
-      const maxBytes = 65536 * PAGE;
-      if (bytes > maxBytes) throw new ShapeError(`matmul needs ${bytes} bytes of WASM memory, more than 4 GiB`, { hint: 'split the call into smaller matmuls' });
-      try {
-        memory.grow(Math.ceil((bytes - have) / PAGE));
-      } catch (e) {
-        throw new VeritrainError(`matmul could not grow WASM memory to ${bytes} bytes`, { cause: e, hint: 'raise maxMemoryMiB or split the call' });
-      }
-    }
-    if (f32.buffer.byteLength !== memory.buffer.byteLength) {
-      f32 = new Float32Array(memory.buffer);
-      ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
-    }
+  /** Byte address of an operand and its batch stride there: in place, or copied into the arena. */
+  function place(x: Float32Array, offset: number, stride: number, size: number, batch: number): { at: number; stride: number } {
+    if (heap.owns(x)) return { at: x.byteOffset + 4 * offset, stride: batch === 1 ? 0 : 4 * stride };
+    const plan = stagePlan(stride, size, batch);
+    const at = heap.tempBytes(4 * plan.elems);
+    stage(heap.f32(), at / 4, x, offset, stride, size, batch, plan);
+    return { at, stride: 4 * plan.stride };
   }
 
   function matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: MatmulParams): void {
@@ -203,32 +191,34 @@ export function createMatmulRunner(opts: {
     const group = K === 0 ? panels : Math.max(1, Math.min(panels, Math.floor(tuning.groupBytes / (32 * K))));
     const scratchBytes = align64(16 * K * blocks) + 128 + align64(32 * K * group) + 64;
 
-    const aPlan = stagePlan(p.aOffset, p.aBatchStride, M * K, batch);
-    const bPlan = stagePlan(p.bOffset, p.bBatchStride, K * N, batch);
-    const aAt = CTL_BYTES;
-    const bAt = align64(aAt + 4 * aPlan.elems);
-    const cAt = align64(bAt + 4 * bPlan.elems);
-    const sAt = align64(cAt + 4 * batch * M * N);
-    ensureBytes(sAt + T * scratchBytes);
-    stage(f32, aAt / 4, a, p.aOffset, p.aBatchStride, M * K, batch, aPlan);
-    stage(f32, bAt / 4, b, p.bOffset, p.bBatchStride, K * N, batch, bPlan);
-
-    const job: Job = {
-      batch, M, K, N, flags: (p.transA ? 1 : 0) | (p.transB ? 2 : 0),
-      a: aAt, b: bAt, c: cAt, aStride: 4 * aPlan.stride, bStride: 4 * bPlan.stride,
-      group, threads: T, byRows, scratch: sAt, scratchBytes,
-    };
-    if (T === 1 || !dispatch) runShare(gemm, job, 0);
-    else {
-      writeJob(ctl, job);
-      dispatch(T, () => runShare(gemm, job, 0));
+    const mark = heap.mark();
+    try {
+      const A = place(a, p.aOffset, p.aBatchStride, M * K, batch);
+      const B = place(b, p.bOffset, p.bBatchStride, K * N, batch);
+      // C in place unless it shares memory with an operand (another thread may still be reading it).
+      const cIn = heap.owns(c) && !(heap.owns(a) && overlaps(c, a)) && !(heap.owns(b) && overlaps(c, b));
+      const cAt = cIn ? c.byteOffset : heap.tempBytes(4 * batch * M * N);
+      const sAt = heap.tempBytes(T * scratchBytes);
+      const job: Job = {
+        batch, M, K, N, flags: (p.transA ? 1 : 0) | (p.transB ? 2 : 0),
+        a: A.at, b: B.at, c: cAt, aStride: A.stride, bStride: B.stride,
+        group, threads: T, byRows, scratch: sAt, scratchBytes,
+      };
+      if (T === 1 || !dispatch) runShare(gemm, job, 0);
+      else {
+        ctl[CTL.KIND] = 0;
+        writeJob(ctl, job);
+        dispatch(T, () => runShare(gemm, job, 0));
+      }
+      if (!cIn) c.set(heap.f32().subarray(cAt / 4, cAt / 4 + batch * M * N));
+    } finally {
+      heap.release(mark);
     }
-    c.set(f32.subarray(cAt / 4, cAt / 4 + batch * M * N));
   }
 
   return {
     matmul,
-    memory,
+    memory: heap.memory,
     get threads() { return threads; },
   };
 }

@@ -1,12 +1,13 @@
-// The Node thread pool behind the WASM matmul: worker_threads sharing the kernel's memory, driven
+// The Node thread pool behind the WASM kernels: worker_threads sharing the heap's memory, driven
 // synchronously from the calling thread with Atomics (the engine is synchronous).
 //
 // Protocol, over the control block of kernel.ts:
-//   caller: writes the job, DONE = 0, bumps GEN[w] and notifies worker w for w = 1..T-1,
-//           runs share 0 itself, then waits (Atomics.wait) until DONE = T-1.
+//   caller: writes the job (KIND: matmul or elementwise), DONE = 0, bumps GEN[w] and notifies
+//           worker w for w = 1..T-1, runs share 0 itself, then polls and finally waits
+//           (Atomics.wait) until DONE = T-1.
 //   worker: polls, then sleeps on GEN[w]; on a new generation runs share w, DONE += 1, notifies.
-// Atomics give the ordering: the caller's copies of A and B happen before the GEN store, and the
-// workers' writes of C before their DONE increment.
+// Atomics give the ordering: the caller's writes of the operands happen before the GEN store,
+// and the workers' writes of their outputs before their DONE increment.
 // In a browser the same protocol runs with Web Workers; the caller must then itself be a worker,
 // since a page's main thread may not Atomics.wait.
 import { Worker } from 'node:worker_threads';
@@ -25,7 +26,7 @@ export interface ThreadPool {
 }
 
 export interface PoolOptions {
-  /** Polls of its generation word a worker makes before it sleeps (speed only). */
+  /** Polls of its generation word a worker makes before it sleeps, and the caller of DONE (speed only). */
   spin?: number;
   /** How long a synchronous first call waits for the workers to start. */
   startTimeoutMs?: number;
@@ -50,7 +51,15 @@ function workerExecArgv(): string[] | undefined {
   return out;
 }
 
-export function createThreadPool(module: WasmModule, memory: WasmMemory, workers: number, opts: PoolOptions = {}): ThreadPool {
+/** The compiled kernel modules every worker instantiates over the shared memory. */
+export interface PoolModules {
+  matmul: WasmModule;
+  vec: WasmModule;
+}
+
+const pause: (n?: number) => void = (Atomics as unknown as { pause?: (n?: number) => void }).pause ?? (() => {});
+
+export function createThreadPool(modules: PoolModules, memory: WasmMemory, workers: number, opts: PoolOptions = {}): ThreadPool {
   const spin = opts.spin ?? 20000;
   const startTimeoutMs = opts.startTimeoutMs ?? 15000;
   const ctl = new Int32Array(memory.buffer, 0, genIndex(workers + 1));
@@ -60,7 +69,7 @@ export function createThreadPool(module: WasmModule, memory: WasmMemory, workers
 
   const threads: Worker[] = [];
   for (let w = 1; w <= workers; w++) {
-    const worker = new Worker(WORKER_URL, { workerData: { module, memory, index: w, spin }, execArgv: workerExecArgv() });
+    const worker = new Worker(WORKER_URL, { workerData: { modules, memory, index: w, spin }, execArgv: workerExecArgv() });
     worker.unref(); // an idle pool never keeps the process alive
     worker.on('error', (e) => { failure ??= e; });
     worker.on('exit', (code) => { if (!closed) failure ??= new Error(`matmul worker ${w} exited with code ${code}`); });
@@ -100,6 +109,8 @@ export function createThreadPool(module: WasmModule, memory: WasmMemory, workers
     } catch (e) {
       localError = e; // still wait: the workers are using the memory
     }
+    // The workers' shares take about as long as ours: poll a while before sleeping.
+    for (let s = 0; s < spin && Atomics.load(ctl, CTL.DONE) < T - 1; s++) pause();
     for (let d = Atomics.load(ctl, CTL.DONE); d < T - 1; d = Atomics.load(ctl, CTL.DONE)) Atomics.wait(ctl, CTL.DONE, d);
     if (Atomics.load(ctl, CTL.ERROR)) {
       const len = ctl[CTL.MSG];

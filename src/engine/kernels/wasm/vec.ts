@@ -1,116 +1,215 @@
-// The elementwise WASM kernels (vec.wat.ts) behind the optimizer updates and the finiteness scan.
-// Browser-safe: no Node APIs.
+// The elementwise WASM kernels (vec.wat.ts): binary and unary ops, reductions, optimizer updates,
+// the finiteness scan. Browser-safe: no Node APIs.
 //
-// Memory (one shared WebAssembly.Memory of their own):
-//   [0, 64)                unused
-//   [64, residentEnd)      resident arrays from alloc(): optimizer state and parameters live here,
-//                          so an update reads and writes them in place
-//   [residentEnd, ...)     staging: operands that are not resident are copied in and out per call
-// The memory is shared (a SharedArrayBuffer), so growing it never detaches the resident views.
-import { ShapeError, VeritrainError } from '../../../errors.ts';
-import type { AdamwConstants, SgdConstants } from '../backend.ts';
+// Operands that live in the heap's memory (heap.ts) are used in place. A call whose operands do
+// not all live there returns false, and the backend runs the reference program instead (same
+// bits by definition; this is the path of tests and one-off tensors, not of training).
+// Large calls are split over the thread pool by independent outputs (element or row ranges;
+// every output element is computed by one thread with its whole canonical program).
+import { ShapeError } from '../../../errors.ts';
+import type { AdamwConstants, BinaryOp, Broadcast, ReduceOp, SgdConstants, UnaryOp } from '../backend.ts';
+import { CTL, type Dispatch } from './kernel.ts';
+import type { Heap } from './heap.ts';
 import { VEC_WASM_BASE64 } from './vec.wasm.ts';
-import { decodeBase64, WebAssemblyApi, type WasmMemory } from './wasm-api.ts';
+import { decodeBase64, WebAssemblyApi, type WasmMemory, type WasmModule } from './wasm-api.ts';
 
-const PAGE = 65536;
-const MAX_PAGES = 65536;
+const KOP: Record<BinaryOp, string> = { add: 'add', sub: 'sub', mul: 'mul', div: 'div', maximum: 'max', greater: 'gt' };
+const PATTERNS = ['vv', 'vs', 'sv', 'row', 'col'] as const;
 
-interface VecExports {
-  adamw(w: number, g: number, m: number, v: number, n: number, b1: number, c1: number, b2: number, c2: number,
-    sbc2: number, eps: number, step: number, decay: number, wd: number): void;
-  sgd(w: number, g: number, buf: number, n: number, mu: number, wd: number, lr: number, hasWd: number, first: number): void;
-  nonfinite(p: number, n: number): number;
+/** Every kernel a thread may be handed, by index (the job names its index). */
+export const VEC_FUNCS: readonly string[] = [
+  ...Object.values(KOP).flatMap((o) => PATTERNS.map((p) => `${o}_${p}`)),
+  'neg', 'sqrt', 'exp', 'log', 'tanh', 'sum_rows', 'max_rows', 'sum_axis', 'max_axis', 'adamw', 'sgd',
+];
+const FI = new Map(VEC_FUNCS.map((n, i) => [n, i]));
+
+type KernelFn = (...args: number[]) => number;
+
+export function compileVec(): WasmModule {
+  return new WebAssemblyApi.Module(decodeBase64(VEC_WASM_BASE64));
 }
+
+interface VecInstance {
+  table: KernelFn[];
+  exports: Record<string, KernelFn>;
+}
+
+export function instantiateVec(module: WasmModule, memory: WasmMemory): VecInstance {
+  const exports = new WebAssemblyApi.Instance(module, { env: { memory } }).exports as Record<string, KernelFn>;
+  return { exports, table: VEC_FUNCS.map((n) => exports[n]) };
+}
+
+/** Thread t's share of `units` cut into blocks of `align`: [u0, u1). */
+function share(units: number, align: number, t: number, T: number): [number, number] {
+  const blocks = Math.ceil(units / align);
+  return [Math.min(units, Math.floor((t * blocks) / T) * align), Math.min(units, Math.floor(((t + 1) * blocks) / T) * align)];
+}
+
+// The job in the control block: words VJOB.. and float64 arguments at byte VARGS.
+const VJOB = 24; // fn, nargs, units, align, threads
+export const VARGS_BYTE = 128;
+const MAX_ARGS = 14;
+
+/** Thread t's part of the vec job in the control block (t = 0 is the calling thread). */
+export function runVecShare(inst: VecInstance, ctl: Int32Array, args: Float64Array, t: number): void {
+  const fnIndex = ctl[VJOB], nargs = ctl[VJOB + 1], units = ctl[VJOB + 2], align = ctl[VJOB + 3], T = ctl[VJOB + 4];
+  const [u0, u1] = share(units, align, t, T);
+  if (u0 >= u1) return;
+  callKernel(inst.table[fnIndex], args, nargs, u0, u1);
+}
+
+function callKernel(f: KernelFn, a: ArrayLike<number>, n: number, u0: number, u1: number): number {
+  switch (n) {
+    case 2: return f(a[0], a[1], u0, u1);
+    case 3: return f(a[0], a[1], a[2], u0, u1);
+    case 4: return f(a[0], a[1], a[2], a[3], u0, u1);
+    case 5: return f(a[0], a[1], a[2], a[3], a[4], u0, u1);
+    default: return f(...Array.from(a).slice(0, n), u0, u1);
+  }
+}
+
+/** Tuning knobs: speed only, never results. */
+export interface VecTuning {
+  /** Below this much work (element-ops, transcendentals weighted) a call runs on the calling thread alone. */
+  parallelMinWork: number;
+}
+export const DEFAULT_VEC_TUNING: VecTuning = { parallelMinWork: 48 * 1024 };
+
+const UNARY_WEIGHT: Record<UnaryOp, number> = { neg: 1, sqrt: 2, exp: 6, log: 6, tanh: 8 };
 
 export interface VecKernels {
-  /** A zeroed array of n floats that lives in kernel memory (no copies when passed to a kernel). */
-  alloc(n: number): Float32Array;
-  adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwConstants): void;
-  sgd(w: Float32Array, g: Float32Array, buf: Float32Array, c: SgdConstants): void;
-  /** True when every element is finite. */
-  allFinite(x: Float32Array): boolean;
+  /** False when an operand is not in kernel memory (the caller runs the reference program). The
+   * optimizer kernels and the scan copy such operands in and out instead. */
+  binary(op: BinaryOp, a: Float32Array, ba: Broadcast, b: Float32Array, bb: Broadcast, out: Float32Array): boolean;
+  unary(op: UnaryOp, x: Float32Array, out: Float32Array): boolean;
+  reduce(op: ReduceOp, x: Float32Array, out: Float32Array, outer: number, L: number, inner: number): boolean;
+  sumAll(x: Float32Array): number | undefined;
+  sumSquares(x: Float32Array, acc: number): number | undefined;
+  adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwConstants): boolean;
+  sgd(w: Float32Array, g: Float32Array, buf: Float32Array, c: SgdConstants): boolean;
+  allFinite(x: Float32Array): boolean | undefined;
 }
 
-const vecs = (n: number): number => Math.ceil(n / 4);
+export function createVecKernels(opts: {
+  heap: Heap;
+  module: WasmModule;
+  threads?: number;
+  dispatch?: Dispatch;
+  tuning?: Partial<VecTuning>;
+}): VecKernels {
+  const { heap, dispatch } = opts;
+  const inst = instantiateVec(opts.module, heap.memory);
+  const k = inst.exports;
+  const threads = dispatch ? Math.max(1, opts.threads ?? 1) : 1;
+  const tuning = { ...DEFAULT_VEC_TUNING, ...opts.tuning };
+  const ctl = new Int32Array(heap.memory.buffer, 0, CTL.MSG);
+  const args = new Float64Array(heap.memory.buffer, VARGS_BYTE, MAX_ARGS);
+  const local = (): void => runVecShare(inst, ctl, args, 0);
+  const owns = heap.owns;
+  const at = (a: Float32Array): number => a.byteOffset;
 
-export function createVecKernels(): VecKernels {
-  const memory: WasmMemory = new WebAssemblyApi.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-  const module = new WebAssemblyApi.Module(decodeBase64(VEC_WASM_BASE64));
-  const k = new WebAssemblyApi.Instance(module, { env: { memory } }).exports as unknown as VecExports;
-  const resident = new WeakSet<Float32Array>();
-  let residentEnd = 64;
-  let f32 = new Float32Array(memory.buffer);
-
-  function ensureBytes(bytes: number): void {
-    const have = memory.buffer.byteLength;
-    if (bytes > have) {
-      if (bytes > MAX_PAGES * PAGE) throw new ShapeError(`elementwise kernels need ${bytes} bytes of WASM memory, more than 4 GiB`);
-      try {
-        memory.grow(Math.ceil((bytes - have) / PAGE));
-      } catch (e) {
-        throw new VeritrainError(`could not grow the elementwise kernels' WASM memory to ${bytes} bytes`, { cause: e });
-      }
+  /** Runs kernel `name` over [0, units), split over threads when the work is large. */
+  function run(name: string, a: number[], units: number, align: number, work: number): void {
+    const T = dispatch && work >= tuning.parallelMinWork ? Math.min(threads, Math.ceil(units / align)) : 1;
+    const fnIndex = FI.get(name)!;
+    if (T <= 1) {
+      callKernel(inst.table[fnIndex], a, a.length, 0, units);
+      return;
     }
-    if (f32.buffer.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
+    ctl[CTL.KIND] = 1;
+    ctl[VJOB] = fnIndex;
+    ctl[VJOB + 1] = a.length;
+    ctl[VJOB + 2] = units;
+    ctl[VJOB + 3] = align;
+    ctl[VJOB + 4] = T;
+    for (let i = 0; i < a.length; i++) args[i] = a[i];
+    dispatch!(T, local);
   }
 
-  function alloc(n: number): Float32Array {
-    if (!Number.isSafeInteger(n) || n < 0) throw new ShapeError(`alloc: bad length ${n}`);
-    const at = residentEnd;
-    residentEnd += vecs(n) * 16;
-    ensureBytes(residentEnd);
-    const view = new Float32Array(memory.buffer, at, n);
-    resident.add(view);
-    return view;
-  }
+  const full = (b: Broadcast, n: number): boolean => b.mid === n && b.inner === 1;
 
   /**
-   * Byte addresses of the operands in kernel memory: resident ones in place, the others copied to
-   * staging (padding lanes zeroed, so they stay finite). `finish` copies the `outputs` back.
+   * Runs `body` on copies in kernel memory of the operands that are not there yet, then copies
+   * the `outputs` back (the optimizer state lives there; a gradient may not).
    */
-  function place(arrays: Float32Array[], outputs: readonly number[]): { at: number[]; finish: () => void } {
-    const n = arrays[0].length;
-    for (const a of arrays) if (a.length !== n) throw new ShapeError(`elementwise kernel: operand lengths differ (${arrays.map((x) => x.length).join(', ')})`);
-    const bytes = vecs(n) * 16;
-    let next = residentEnd;
-    const at: number[] = [];
-    const staged: boolean[] = [];
-    for (const a of arrays) {
-      const inPlace = resident.has(a);
-      staged.push(!inPlace);
-      if (inPlace) at.push(a.byteOffset);
-      else { at.push(next); next += bytes; }
+  function staged(xs: Float32Array[], outputs: readonly number[], body: (ys: Float32Array[]) => void): void {
+    const m = heap.mark();
+    try {
+      const ys = xs.map((x) => {
+        if (owns(x)) return x;
+        const y = heap.temp(x.length);
+        y.set(x);
+        return y;
+      });
+      body(ys);
+      for (const i of outputs) if (ys[i] !== xs[i]) xs[i].set(ys[i]);
+    } finally {
+      heap.release(m);
     }
-    ensureBytes(next);
-    arrays.forEach((a, i) => {
-      if (!staged[i]) return;
-      const e = at[i] / 4;
-      f32.set(a, e);
-      f32.fill(0, e + n, e + vecs(n) * 4);
-    });
-    return {
-      at,
-      finish: () => {
-        for (const i of outputs) if (staged[i]) arrays[i].set(f32.subarray(at[i] / 4, at[i] / 4 + n));
-      },
-    };
   }
 
   return {
-    alloc,
+    binary(op, a, ba, b, bb, out) {
+      const n = out.length;
+      if (n === 0) return true;
+      const o = KOP[op];
+      if (!owns(out)) return false;
+      if (full(ba, n) && owns(a)) {
+        if (full(bb, n) && owns(b)) run(`${o}_vv`, [at(a), at(b), at(out)], n, 16, n);
+        else if (bb.mid === 1) run(`${o}_vs`, [at(a), b[0], at(out)], n, 16, n);
+        else if (!owns(b)) return false;
+        else if (bb.inner === 1) run(`${o}_row`, [at(a), at(b), at(out), bb.mid], n / bb.mid, 1, n);
+        else run(`${o}_col`, [at(a), at(b), at(out), bb.inner, bb.mid], n / bb.inner, 1, n);
+        return true;
+      }
+      if (ba.mid === 1 && full(bb, n) && owns(b)) {
+        run(`${o}_sv`, [at(b), a[0], at(out)], n, 16, n);
+        return true;
+      }
+      return false;
+    },
+    unary(op, x, out) {
+      if (out.length === 0) return true;
+      if (!owns(x) || !owns(out)) return false;
+      run(op, [at(x), at(out)], out.length, 16, out.length * UNARY_WEIGHT[op]);
+      return true;
+    },
+    reduce(op, x, out, outer, L, inner) {
+      if (outer * inner === 0) return true;
+      if (!owns(x) || !owns(out)) return false;
+      if (L === 0) {
+        out.fill(op === 'sum' ? 0 : -Infinity, 0, outer * inner);
+        return true;
+      }
+      if (inner === 1) run(`${op}_rows`, [at(x), at(out), L], outer, 4, outer * L);
+      else run(`${op}_axis`, [at(x), at(out), L, inner], outer * inner, 16, outer * L * inner);
+      return true;
+    },
+    sumAll(x) {
+      if (!owns(x)) return undefined;
+      return k.sum_all(at(x), x.length);
+    },
+    sumSquares(x, acc) {
+      if (!owns(x)) return undefined;
+      return k.sum_squares(at(x), x.length, acc);
+    },
     adamw(w, g, m, v, c) {
-      const { at, finish } = place([w, g, m, v], [0, 2, 3]);
-      k.adamw(at[0], at[1], at[2], at[3], vecs(w.length), c.b1, c.c1, c.b2, c.c2, c.sbc2, c.eps, c.stepSize, c.decay, c.weightDecay !== 0 ? 1 : 0);
-      finish();
+      const n = w.length;
+      if (g.length !== n || m.length !== n || v.length !== n) throw new ShapeError(`adamw: operand lengths differ (${[w, g, m, v].map((x) => x.length).join(', ')})`);
+      staged([w, g, m, v], [0, 2, 3], ([w, g, m, v]) =>
+        run('adamw', [at(w), at(g), at(m), at(v), c.b1, c.c1, c.b2, c.c2, c.sbc2, c.eps, c.stepSize, c.decay, c.weightDecay !== 0 ? 1 : 0], n, 16, 4 * n));
+      return true;
     },
     sgd(w, g, buf, c) {
-      const { at, finish } = place([w, g, buf], [0, 2]);
-      k.sgd(at[0], at[1], at[2], vecs(w.length), c.mu, c.wd, c.lr, c.wd !== 0 ? 1 : 0, c.first ? 1 : 0);
-      finish();
+      const n = w.length;
+      if (g.length !== n || buf.length !== n) throw new ShapeError(`sgd: operand lengths differ (${[w, g, buf].map((x) => x.length).join(', ')})`);
+      staged([w, g, buf], [0, 2], ([w, g, buf]) => run('sgd', [at(w), at(g), at(buf), c.mu, c.wd, c.lr, c.wd !== 0 ? 1 : 0, c.first ? 1 : 0], n, 16, 2 * n));
+      return true;
     },
     allFinite(x) {
-      const { at } = place([x], []);
-      return k.nonfinite(at[0], vecs(x.length)) === 0;
+      let bad = 0;
+      staged([x], [], ([y]) => { bad = k.nonfinite(at(y), 0, y.length); });
+      return bad === 0;
     },
   };
 }

@@ -1,29 +1,542 @@
-// The WebAssembly source of the elementwise kernels (optimizer updates, finiteness scan), as WAT
-// text. build.ts compiles it with wabt into vec.wasm.ts (committed base64) and writes vec.wat.
+// The WebAssembly source of the elementwise kernels, as WAT text: binary and unary ops (exp, log,
+// tanh included), reductions, the optimizer updates and the finiteness scan. build.ts compiles it
+// with wabt into vec.wasm.ts (committed base64) and writes vec.wat for reading.
 //
-// Determinism: each lane runs exactly the scalar program written beside the op (optim.ts), with
-// non-relaxed f32x4 ops (add, sub, mul, div, sqrt are IEEE binary32 with round-to-nearest-even on
-// every CPU). Lanes never mix: there is no reduction here. NaN outputs are written as the canonical
+// Determinism: each lane runs exactly the scalar program of its op (ops.ts, math.ts, optim.ts
+// via backend.ts), with non-relaxed f32x4 ops: add, sub, mul, div, sqrt, min, max are IEEE
+// binary32 with round-to-nearest-even on every CPU, never fused. Branches of a scalar program
+// become lane selects: every branch is computed and each lane keeps the one its program takes.
+// Reductions keep one accumulator per output element and visit its inputs in ascending order;
+// SIMD lanes only ever hold different output elements. NaN outputs are written as the canonical
 // quiet NaN 0x7fc00000 (x86 and arm make different NaN bits).
-// Lengths are counts of f32x4 vectors: callers pad their buffers to a multiple of 4 elements.
+//
+// Conventions: pointers are byte addresses in the shared memory; ranges are [u0, u1) in elements
+// (or rows), so a thread pool can hand each thread a slice; any length works (the last partial
+// vector is loaded and stored lane by lane) and operands need only 4-byte alignment.
+import { PROGRAM_CONSTANTS as C } from '../../math.ts';
 
-const CANON_NAN = 'v128.const i32x4 0x7fc00000 0x7fc00000 0x7fc00000 0x7fc00000';
-
-/** `expr` with NaN lanes replaced by the canonical NaN; `tmp` is a scratch v128 local. */
-function canon(tmp: string, expr: string): string {
-  return `(local.set ${tmp} ${expr}) (v128.bitselect (${CANON_NAN}) (local.get ${tmp}) (f32x4.ne (local.get ${tmp}) (local.get ${tmp})))`;
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+const hex = (u: number): string => `0x${(u >>> 0).toString(16).padStart(8, '0')}`;
+/** A v128 with the binary32 value x in every lane (given by its bits, so no decimal parsing). */
+function k4(x: number): string {
+  F32[0] = x;
+  const h = hex(U32[0]);
+  return `(v128.const i32x4 ${h} ${h} ${h} ${h})`;
 }
+const i4 = (n: number): string => `(v128.const i32x4 ${n} ${n} ${n} ${n})`;
+const CANON_NAN = i4(0x7fc00000);
+const ZERO = i4(0);
 
 const get = (n: string): string => `(local.get $${n})`;
+const set = (n: string, e: string): string => `(local.set $${n} ${e})`;
+const f = (op: string, ...a: string[]): string => `(f32x4.${op} ${a.join(' ')})`;
+const add = (a: string, b: string): string => f('add', a, b);
+const sub = (a: string, b: string): string => f('sub', a, b);
+const mul = (a: string, b: string): string => f('mul', a, b);
+const div = (a: string, b: string): string => f('div', a, b);
+/** Lanes of `yes` where `mask` is all ones, else of `no`. */
+const sel = (mask: string, yes: string, no: string): string => `(v128.bitselect ${yes} ${no} ${mask})`;
 
-/** A loop over $n vectors: `body` runs with $i the byte offset of the current vector. */
-function vecLoop(body: string): string {
+/** A function's locals, collected while its body is generated. */
+interface Fn {
+  v(name: string): string; // declare a v128 local, return its name
+  i(name: string): string; // declare an i32 local
+  f(name: string): string; // declare an f32 local
+  label(base: string): string;
+  decl(): string;
+}
+
+function fn(): Fn {
+  const locals = new Map<string, string>();
+  let labels = 0;
+  const declare = (type: string) => (name: string): string => {
+    const had = locals.get(name);
+    if (had && had !== type) throw new Error(`local ${name} declared as ${had} and ${type}`);
+    locals.set(name, type);
+    return name;
+  };
+  return {
+    v: declare('v128'),
+    i: declare('i32'),
+    f: declare('f32'),
+    label: (base) => `$${base}${labels++}`,
+    decl: () => [...locals].map(([n, t]) => `(local $${n} ${t})`).join(' '),
+  };
+}
+
+/** `expr` with NaN lanes replaced by the canonical NaN; uses the v128 local `tmp`. */
+function canon(F: Fn, tmp: string, expr: string): string {
+  F.v(tmp);
+  return `(local.set $${tmp} ${expr}) (v128.bitselect ${CANON_NAN} (local.get $${tmp}) (f32x4.ne (local.get $${tmp}) (local.get $${tmp})))`;
+}
+
+/**
+ * A lane-wise loop over bytes [from, to) of every stream: input streams are loaded into $x0..,
+ * `body` maps their v128 values to code plus output values, stored (NaN made canonical) to the
+ * output streams. Stream addresses are i32 expressions (bases; the loop adds the offset $i).
+ * The last partial vector is loaded and stored lane by lane; its missing input lanes are +0.
+ */
+function lanewise(F: Fn, o: {
+  ins: string[];
+  outs: string[];
+  from: string;
+  to: string;
+  body: (x: string[]) => { code: string; outs: string[] };
+  canonical?: boolean;
+}): string {
+  const i = F.i('i'), end = F.i('end'), vend = F.i('vend');
+  const xs = o.ins.map((_, k) => F.v(`x${k}`));
+  const ys = o.outs.map((_, k) => F.v(`y${k}`));
+  const cs = o.outs.map((_, k) => F.v(`cs${k}`));
+  const at = (base: string, off = 0): string => (off ? `(i32.add (i32.add ${base} (local.get $${i})) (i32.const ${off}))` : `(i32.add ${base} (local.get $${i}))`);
+  const compute = (): string => {
+    const b = o.body(xs.map(get));
+    return `${b.code}
+        ${b.outs.map((e, k) => set(ys[k], e)).join(' ')}`;
+  };
+  const value = (k: number): string => (o.canonical === false ? get(ys[k]) : canon(F, 'cn', get(ys[k])));
+  const done = F.label('vd'), loop = F.label('vl');
+  const laneIf = (l: number, code: string): string => (l === 0 ? code : `(if (i32.lt_u (i32.add (local.get $${i}) (i32.const ${4 * l})) (local.get $${end})) (then ${code}))`);
   return `
-    (local.set $end (i32.shl (local.get $n) (i32.const 4)))
-    (block $done (loop $next
-      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))${body}
-      (local.set $i (i32.add (local.get $i) (i32.const 16)))
-      (br $next)))`;
+      ${set(i, o.from)}
+      ${set(end, o.to)}
+      ${set(vend, `(i32.sub (local.get $${end}) (i32.and (i32.sub (local.get $${end}) (local.get $${i})) (i32.const 15)))`)}
+      (block ${done} (loop ${loop}
+        (br_if ${done} (i32.ge_u (local.get $${i}) (local.get $${vend})))
+        ${o.ins.map((p, k) => set(xs[k], `(v128.load ${at(p)})`)).join(' ')}${compute()}
+        ${o.outs.map((p, k) => `(v128.store ${at(p)} ${value(k)})`).join(' ')}
+        ${set(i, `(i32.add (local.get $${i}) (i32.const 16))`)}
+        (br ${loop})))
+      (if (i32.lt_u (local.get $${i}) (local.get $${end})) (then
+        ${o.ins.map((p, k) => `${set(xs[k], ZERO)} ${[0, 1, 2, 3].map((l) => laneIf(l, set(xs[k], `(f32x4.replace_lane ${l} ${get(xs[k])} (f32.load ${at(p, 4 * l)}))`))).join(' ')}`).join('\n        ')}${compute()}
+        ${o.outs.map((p, k) => `${set(cs[k], value(k))} ${[0, 1, 2, 3].map((l) => laneIf(l, `(f32.store ${at(p, 4 * l)} (f32x4.extract_lane ${l} ${get(cs[k])}))`)).join(' ')}`).join('\n        ')}))`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar programs as lane-wise v128 code (math.ts has the scalar originals, op for op).
+
+/**
+ * expCore(x) of math.ts on each lane: sets $<p>p, $<p>k (k as binary32), $<p>pl. Valid lanes
+ * are -104 <= x < 89; others compute garbage that the caller's selects discard (no traps).
+ */
+function expCore(F: Fn, x: string, p: string): string {
+  const v = (n: string): string => F.v(`${p}${n}`);
+  const [t, k, hi, lo, r, r2, a, b, q, vv, s, e, g, pp, pl] = ['t', 'k', 'hi', 'lo', 'r', 'r2', 'a', 'b', 'q', 'v', 's', 'e', 'g', 'p', 'pl'].map(v);
+  return `
+        ${set(t, mul(x, k4(C.LOG2E)))}
+        ${set(k, sub(add(get(t), k4(C.RINT)), k4(C.RINT)))}
+        ${set(hi, sub(x, mul(get(k), k4(C.LN2_HI))))}
+        ${set(lo, mul(get(k), k4(C.LN2_LO)))}
+        ${set(r, sub(get(hi), get(lo)))}
+        ${set(r2, mul(get(r), get(r)))}
+        ${set(a, add(mul(k4(C.E1), get(r)), k4(C.E0)))}
+        ${set(b, add(mul(k4(C.E3), get(r)), k4(C.E2)))}
+        ${set(q, add(mul(add(mul(k4(C.E4), get(r2)), get(b)), get(r2)), get(a)))}
+        ${set(vv, sub(mul(get(r2), get(q)), get(lo)))}
+        ${set(s, add(k4(1), get(hi)))}
+        ${set(e, sub(get(hi), sub(get(s), k4(1))))}
+        ${set(g, add(get(e), get(vv)))}
+        ${set(pp, add(get(s), get(g)))}
+        ${set(pl, sub(get(g), sub(get(pp), get(s))))}`;
+}
+
+/** 2^k as binary32 lanes for integer lanes -126 <= k <= 127 (exact: a normal power of two). */
+const pow2 = (kInt: string): string => `(i32x4.shl (i32x4.add ${kInt} ${i4(127)}) (i32.const 23))`;
+
+/**
+ * expf(x) (math.ts) into local `out`. ldexp(p, k) is p·2^k1·2^k2 with k1 = clamp(k, -125, 127):
+ * p·2^k1 is exact (p in [0.70, 1.42] stays normal), so the second product rounds once, exactly
+ * as the scalar program's single rounding of p·2^k (subnormal results and overflow included).
+ */
+function expV(F: Fn, x: string, out: string, p = 'ex'): string {
+  const ki = F.v(`${p}ki`), ka = F.v(`${p}k1`), y = F.v(`${p}y`);
+  return `${expCore(F, x, p)}
+        ${set(ki, `(i32x4.trunc_sat_f32x4_s ${get(`${p}k`)})`)}
+        ${set(ka, `(i32x4.max_s (i32x4.min_s ${get(ki)} ${i4(127)}) ${i4(-125)})`)}
+        ${set(y, mul(mul(get(`${p}p`), pow2(get(ka))), pow2(`(i32x4.sub ${get(ki)} ${get(ka)})`)))}
+        ${set(y, sel(f('lt', x, k4(-104)), ZERO, get(y)))}
+        ${set(out, sel(`(v128.not ${f('lt', x, k4(89))})`, sel(f('gt', x, ZERO), k4(Infinity), CANON_NAN), get(y)))}`;
+}
+
+/** logf(x) (math.ts) into local `out`. */
+function logV(F: Fn, x: string, out: string): string {
+  const v = (n: string): string => F.v(`lg${n}`);
+  const [sb, xs, bits, kk, m, big, kf, ff, s, z, R, h, c, kh, A, eA, B, res] =
+    ['sub', 'xs', 'bits', 'k', 'm', 'big', 'kf', 'f', 's', 'z', 'R', 'h', 'c', 'kh', 'A', 'eA', 'B', 'res'].map(v);
+  return `
+        ${set(sb, f('lt', x, k4(C.MIN_NORMAL)))}
+        ${set(xs, sel(get(sb), mul(x, k4(C.TWO24)), x))}
+        ${set(bits, get(xs))}
+        ${set(kk, `(i32x4.add (i32x4.sub (i32x4.shr_s ${get(bits)} (i32.const 23)) ${i4(127)}) (v128.and ${get(sb)} ${i4(-24)}))`)}
+        ${set(m, `(v128.or (v128.and ${get(bits)} ${i4(0x7fffff)}) ${i4(0x3f800000)})`)}
+        ${set(big, f('ge', get(m), k4(C.SQRT2)))}
+        ${set(m, sel(get(big), mul(get(m), k4(0.5)), get(m)))}
+        ${set(kk, `(i32x4.sub ${get(kk)} ${get(big)})`)}
+        ${set(kf, `(f32x4.convert_i32x4_s ${get(kk)})`)}
+        ${set(ff, sub(get(m), k4(1)))}
+        ${set(s, div(get(ff), add(k4(2), get(ff))))}
+        ${set(z, mul(get(s), get(s)))}
+        ${set(R, mul(get(z), add(mul(add(mul(k4(C.L2), get(z)), k4(C.L1)), get(z)), k4(C.L0))))}
+        ${set(h, mul(k4(0.5), mul(get(ff), get(ff))))}
+        ${set(c, sub(mul(get(s), add(get(h), get(R))), get(h)))}
+        ${set(kh, mul(get(kf), k4(C.LN2_HI)))}
+        ${set(A, add(get(kh), get(ff)))}
+        ${set(eA, sub(get(ff), sub(get(A), get(kh))))}
+        ${set(B, add(add(mul(get(kf), k4(C.LN2_LO)), get(c)), get(eA)))}
+        ${set(res, add(get(A), get(B)))}
+        ${set(res, sel(f('eq', x, k4(Infinity)), k4(Infinity), get(res)))}
+        ${set(out, sel(`(v128.not ${f('gt', x, ZERO)})`, sel(f('eq', x, ZERO), k4(-Infinity), CANON_NAN), get(res)))}`;
+}
+
+/** tanhf(x) (math.ts) into local `out`. */
+function tanhV(F: Fn, x: string, out: string): string {
+  const v = (n: string): string => F.v(`th${n}`);
+  const [a, a2, ki, sc, Fh, Fl, d, de, q, c, w, we, y, u, pp, poly] =
+    ['a', 'a2', 'ki', 'sc', 'Fh', 'Fl', 'd', 'de', 'q', 'c', 'w', 'we', 'y', 'u', 'pp', 'poly'].map(v);
+  return `
+        ${set(a, `(f32x4.abs ${x})`)}
+        ${set(a2, add(get(a), get(a)))}${expCore(F, get(a2), 'tx')}
+        ${set(ki, `(i32x4.trunc_sat_f32x4_s ${get('txk')})`)}
+        ${set(sc, pow2(get(ki)))}
+        ${set(Fh, mul(get('txp'), get(sc)))}
+        ${set(Fl, mul(get('txpl'), get(sc)))}
+        ${set(d, add(get(Fh), k4(1)))}
+        ${set(de, sub(k4(1), sub(get(d), get(Fh))))}
+        ${set(q, div(k4(2), get(d)))}
+        ${set(c, div(add(get(de), get(Fl)), get(d)))}
+        ${set(w, sub(k4(1), get(q)))}
+        ${set(we, sub(sub(k4(1), get(w)), get(q)))}
+        ${set(y, add(get(w), add(get(we), mul(get(q), get(c)))))}
+        ${set(y, sel(f('lt', get(a), k4(C.TANH_ONE)), get(y), k4(1)))}
+        ${set(y, sel(f('lt', x, ZERO), sub(ZERO, get(y)), get(y)))}
+        ${set(u, mul(x, x))}
+        ${set(pp, add(mul(k4(C.T5), get(u)), k4(C.T4)))}
+        ${set(pp, add(mul(get(pp), get(u)), k4(C.T3)))}
+        ${set(pp, add(mul(get(pp), get(u)), k4(C.T2)))}
+        ${set(pp, add(mul(get(pp), get(u)), k4(C.T1)))}
+        ${set(pp, add(mul(get(pp), get(u)), k4(C.T0)))}
+        ${set(poly, add(x, mul(mul(x, get(u)), get(pp))))}
+        ${set(y, sel(f('lt', get(a), k4(C.TANH_POLY_MAX)), get(poly), get(y)))}
+        ${set(y, sel(f('lt', get(a), k4(C.TANH_TINY)), x, get(y)))}
+        ${set(out, sel(f('ne', x, x), CANON_NAN, get(y)))}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+
+const BINARY = {
+  add: (a: string, b: string) => add(a, b),
+  sub: (a: string, b: string) => sub(a, b),
+  mul: (a: string, b: string) => mul(a, b),
+  div: (a: string, b: string) => div(a, b),
+  max: (a: string, b: string) => f('max', a, b),
+  gt: (a: string, b: string) => `(v128.and ${f('gt', a, b)} ${k4(1)})`,
+} as const;
+export type BinaryKernelOp = keyof typeof BINARY;
+export const BINARY_OPS = Object.keys(BINARY) as BinaryKernelOp[];
+
+/** The five operand patterns of the binary kernels (see vec.ts). */
+function binaryKernels(op: BinaryKernelOp): string {
+  const OP = BINARY[op];
+  const out: string[] = [];
+  // vv: out[i] = a[i] op b[i]
+  {
+    const F = fn();
+    const body = lanewise(F, { ins: [get('a'), get('b')], outs: [get('o')], from: '(i32.shl (local.get $u0) (i32.const 2))', to: '(i32.shl (local.get $u1) (i32.const 2))', body: ([x, y]) => ({ code: '', outs: [OP(x, y)] }) });
+    out.push(`(func (export "${op}_vv") (param $a i32) (param $b i32) (param $o i32) (param $u0 i32) (param $u1 i32) ${F.decl()}${body})`);
+  }
+  // vs: out[i] = a[i] op s;  sv: out[i] = s op b[i]
+  for (const [name, first] of [['vs', true], ['sv', false]] as const) {
+    const F = fn();
+    F.v('s');
+    const body = lanewise(F, { ins: [get('a')], outs: [get('o')], from: '(i32.shl (local.get $u0) (i32.const 2))', to: '(i32.shl (local.get $u1) (i32.const 2))', body: ([x]) => ({ code: '', outs: [first ? OP(x, get('s')) : OP(get('s'), x)] }) });
+    out.push(`(func (export "${op}_${name}") (param $a i32) (param $ss f32) (param $o i32) (param $u0 i32) (param $u1 i32) ${F.decl()}
+      (local.set $s (f32x4.splat (local.get $ss)))${body})`);
+  }
+  // row: rows r in [u0, u1) of $mid elements: out[r*mid + m] = a[r*mid + m] op b[m]
+  {
+    const F = fn();
+    F.i('r'); F.i('base');
+    const body = lanewise(F, { ins: ['(i32.add (local.get $a) (local.get $base))', get('b')], outs: ['(i32.add (local.get $o) (local.get $base))'], from: '(i32.const 0)', to: '(i32.shl (local.get $mid) (i32.const 2))', body: ([x, y]) => ({ code: '', outs: [OP(x, y)] }) });
+    const done = F.label('rd'), loop = F.label('rl');
+    out.push(`(func (export "${op}_row") (param $a i32) (param $b i32) (param $o i32) (param $mid i32) (param $u0 i32) (param $u1 i32) ${F.decl()}
+      (local.set $r (local.get $u0))
+      (block ${done} (loop ${loop}
+        (br_if ${done} (i32.ge_u (local.get $r) (local.get $u1)))
+        (local.set $base (i32.shl (i32.mul (local.get $r) (local.get $mid)) (i32.const 2)))${body}
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br ${loop}))))`);
+  }
+  // col: rows r in [u0, u1) of $inner elements: out[r*inner + j] = a[r*inner + j] op b[r % mid]
+  {
+    const F = fn();
+    F.i('r'); F.i('base'); F.v('s');
+    const body = lanewise(F, { ins: ['(i32.add (local.get $a) (local.get $base))'], outs: ['(i32.add (local.get $o) (local.get $base))'], from: '(i32.const 0)', to: '(i32.shl (local.get $inner) (i32.const 2))', body: ([x]) => ({ code: '', outs: [OP(x, get('s'))] }) });
+    const done = F.label('rd'), loop = F.label('rl');
+    out.push(`(func (export "${op}_col") (param $a i32) (param $b i32) (param $o i32) (param $inner i32) (param $mid i32) (param $u0 i32) (param $u1 i32) ${F.decl()}
+      (local.set $r (local.get $u0))
+      (block ${done} (loop ${loop}
+        (br_if ${done} (i32.ge_u (local.get $r) (local.get $u1)))
+        (local.set $base (i32.shl (i32.mul (local.get $r) (local.get $inner)) (i32.const 2)))
+        (local.set $s (v128.load32_splat (i32.add (local.get $b) (i32.shl (i32.rem_u (local.get $r) (local.get $mid)) (i32.const 2)))))${body}
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br ${loop}))))`);
+  }
+  return out.join('\n\n  ');
+}
+
+const UNARY: Record<string, (F: Fn, x: string, out: string) => string> = {
+  neg: (_F, x, o) => set(o, `(f32x4.neg ${x})`),
+  sqrt: (_F, x, o) => set(o, `(f32x4.sqrt ${x})`),
+  exp: (F, x, o) => expV(F, x, o),
+  log: (F, x, o) => logV(F, x, o),
+  tanh: (F, x, o) => tanhV(F, x, o),
+};
+export const UNARY_OPS = Object.keys(UNARY);
+
+function unaryKernel(op: string): string {
+  const F = fn();
+  F.v('r');
+  const body = lanewise(F, { ins: [get('x')], outs: [get('o')], from: '(i32.shl (local.get $u0) (i32.const 2))', to: '(i32.shl (local.get $u1) (i32.const 2))', body: ([x]) => ({ code: UNARY[op](F, x, 'r'), outs: [get('r')] }) });
+  return `(func (export "${op}") (param $x i32) (param $o i32) (param $u0 i32) (param $u1 i32) ${F.decl()}${body})`;
+}
+
+/** Byte indices for i8x16.shuffle choosing 32-bit lanes (0-3 from the first operand, 4-7 the second). */
+function lanes(...ls: number[]): string {
+  return ls.flatMap((l) => [l * 4, l * 4 + 1, l * 4 + 2, l * 4 + 3]).join(' ');
+}
+
+/**
+ * Row reductions (the reduced axis is the last): out[r] = acc over l ascending of x[r*L + l],
+ * acc from +0 (sum: acc + x) or -Inf (max). Four rows at a time: each lane is one row, fed by a
+ * 4x4 transpose of four row segments, so every row keeps its own sequential accumulation.
+ */
+function reduceRowsKernel(kind: 'sum' | 'max'): string {
+  const F = fn();
+  const OP = kind === 'sum' ? add : (a: string, b: string) => f('max', a, b);
+  const sop = kind === 'sum' ? 'f32.add' : 'f32.max';
+  const init = kind === 'sum' ? ZERO : k4(-Infinity);
+  for (const n of ['r', 'l', 'rb', 'p0', 'p1', 'p2', 'p3', 'L4']) F.i(n);
+  for (const n of ['acc', 'v0', 'v1', 'v2', 'v3', 't0', 't1', 't2', 't3', 'cn']) F.v(n);
+  F.f('sa');
+  const lab = (b: string) => F.label(b);
+  const [d4, l4, dl, ll, dt, lt, dr, lr, ds, ls] = ['d4', 'l4', 'dl', 'll', 'dt', 'lt', 'dr', 'lr', 'ds', 'ls'].map(lab);
+  const shuffle = (l: string, a: string, b: string): string => `(i8x16.shuffle ${l} (local.get $${a}) (local.get $${b}))`;
+  return `(func (export "${kind}_rows") (param $x i32) (param $o i32) (param $L i32) (param $u0 i32) (param $u1 i32) ${F.decl()}
+      (local.set $rb (i32.shl (local.get $L) (i32.const 2)))
+      (local.set $L4 (i32.and (local.get $L) (i32.const -4)))
+      (local.set $r (local.get $u0))
+      (block ${d4} (loop ${l4}
+        (br_if ${d4} (i32.gt_u (i32.add (local.get $r) (i32.const 4)) (local.get $u1)))
+        (local.set $p0 (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $rb))))
+        (local.set $p1 (i32.add (local.get $p0) (local.get $rb)))
+        (local.set $p2 (i32.add (local.get $p1) (local.get $rb)))
+        (local.set $p3 (i32.add (local.get $p2) (local.get $rb)))
+        (local.set $acc ${init})
+        (local.set $l (i32.const 0))
+        (block ${dl} (loop ${ll}
+          (br_if ${dl} (i32.ge_u (local.get $l) (local.get $L4)))
+          (local.set $v0 (v128.load (local.get $p0)))
+          (local.set $v1 (v128.load (local.get $p1)))
+          (local.set $v2 (v128.load (local.get $p2)))
+          (local.set $v3 (v128.load (local.get $p3)))
+          (local.set $t0 ${shuffle(lanes(0, 4, 1, 5), 'v0', 'v1')})
+          (local.set $t1 ${shuffle(lanes(2, 6, 3, 7), 'v0', 'v1')})
+          (local.set $t2 ${shuffle(lanes(0, 4, 1, 5), 'v2', 'v3')})
+          (local.set $t3 ${shuffle(lanes(2, 6, 3, 7), 'v2', 'v3')})
+          (local.set $acc ${OP(get('acc'), shuffle(lanes(0, 1, 4, 5), 't0', 't2'))})
+          (local.set $acc ${OP(get('acc'), shuffle(lanes(2, 3, 6, 7), 't0', 't2'))})
+          (local.set $acc ${OP(get('acc'), shuffle(lanes(0, 1, 4, 5), 't1', 't3'))})
+          (local.set $acc ${OP(get('acc'), shuffle(lanes(2, 3, 6, 7), 't1', 't3'))})
+          (local.set $p0 (i32.add (local.get $p0) (i32.const 16)))
+          (local.set $p1 (i32.add (local.get $p1) (i32.const 16)))
+          (local.set $p2 (i32.add (local.get $p2) (i32.const 16)))
+          (local.set $p3 (i32.add (local.get $p3) (i32.const 16)))
+          (local.set $l (i32.add (local.get $l) (i32.const 4)))
+          (br ${ll})))
+        (block ${dt} (loop ${lt}
+          (br_if ${dt} (i32.ge_u (local.get $l) (local.get $L)))
+          (local.set $acc ${OP(get('acc'), `(f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (f32.load (local.get $p0))) (f32.load (local.get $p1))) (f32.load (local.get $p2))) (f32.load (local.get $p3)))`)})
+          (local.set $p0 (i32.add (local.get $p0) (i32.const 4)))
+          (local.set $p1 (i32.add (local.get $p1) (i32.const 4)))
+          (local.set $p2 (i32.add (local.get $p2) (i32.const 4)))
+          (local.set $p3 (i32.add (local.get $p3) (i32.const 4)))
+          (local.set $l (i32.add (local.get $l) (i32.const 1)))
+          (br ${lt})))
+        (v128.store (i32.add (local.get $o) (i32.shl (local.get $r) (i32.const 2))) ${canon(F, 'cn', get('acc'))})
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br ${l4})))
+      (block ${dr} (loop ${lr}
+        (br_if ${dr} (i32.ge_u (local.get $r) (local.get $u1)))
+        (local.set $p0 (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $rb))))
+        (local.set $sa (f32x4.extract_lane 0 ${init}))
+        (local.set $l (i32.const 0))
+        (block ${ds} (loop ${ls}
+          (br_if ${ds} (i32.ge_u (local.get $l) (local.get $L)))
+          (local.set $sa (${sop} (local.get $sa) (f32.load (local.get $p0))))
+          (local.set $p0 (i32.add (local.get $p0) (i32.const 4)))
+          (local.set $l (i32.add (local.get $l) (i32.const 1)))
+          (br ${ls})))
+        (f32.store (i32.add (local.get $o) (i32.shl (local.get $r) (i32.const 2)))
+          (select (f32.reinterpret_i32 (i32.const 0x7fc00000)) (local.get $sa) (f32.ne (local.get $sa) (local.get $sa))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br ${lr}))))`;
+}
+
+/**
+ * Reductions over a middle axis: out[o*inner + i] = acc over l ascending of x[(o*L + l)*inner + i],
+ * for output elements e in [u0, u1) of outer*inner (acc as in reduceRowsKernel). Sixteen, then
+ * four, then one output element at a time, each lane its own accumulator.
+ */
+function reduceAxisKernel(kind: 'sum' | 'max'): string {
+  const F = fn();
+  const OP = kind === 'sum' ? add : (a: string, b: string) => f('max', a, b);
+  const sop = kind === 'sum' ? 'f32.add' : 'f32.max';
+  const init = kind === 'sum' ? ZERO : k4(-Infinity);
+  for (const n of ['e', 'oo', 'ii', 'iend', 'p', 'l', 'stride', 'src']) F.i(n);
+  for (const n of ['a0', 'a1', 'a2', 'a3', 'cn']) F.v(n);
+  F.f('sa');
+  const lab = (b: string) => F.label(b);
+  const [de, le, d16, l16, dk16, lk16, d4, l4, dk4, lk4, d1, l1, dk1, lk1] = ['de', 'le', 'd16', 'l16', 'dk16', 'lk16', 'd4', 'l4', 'dk4', 'lk4', 'd1', 'l1', 'dk1', 'lk1'].map(lab);
+  const canonStore = (addr: string, v: string): string => `(v128.store ${addr} ${canon(F, 'cn', get(v))})`;
+  // $src: address of x[(o*L + 0)*inner + i] for the current o, i
+  const srcAt = `(i32.add (local.get $x) (i32.shl (i32.add (i32.mul (i32.mul (local.get $oo) (local.get $L)) (local.get $inner)) (local.get $ii)) (i32.const 2)))`;
+  const dst = `(i32.add (local.get $o) (i32.shl (local.get $e) (i32.const 2)))`;
+  const step = (n: number): string => `
+          (local.set $ii (i32.add (local.get $ii) (i32.const ${n})))
+          (local.set $e (i32.add (local.get $e) (i32.const ${n})))`;
+  return `(func (export "${kind}_axis") (param $x i32) (param $o i32) (param $L i32) (param $inner i32) (param $u0 i32) (param $u1 i32) ${F.decl()}
+      (local.set $stride (i32.shl (local.get $inner) (i32.const 2)))
+      (local.set $e (local.get $u0))
+      (block ${de} (loop ${le}
+        (br_if ${de} (i32.ge_u (local.get $e) (local.get $u1)))
+        (local.set $oo (i32.div_u (local.get $e) (local.get $inner)))
+        (local.set $ii (i32.sub (local.get $e) (i32.mul (local.get $oo) (local.get $inner))))
+        (local.set $iend (i32.add (local.get $ii) (i32.sub (local.get $u1) (local.get $e))))
+        (if (i32.gt_u (local.get $iend) (local.get $inner)) (then (local.set $iend (local.get $inner))))
+        (block ${d16} (loop ${l16}
+          (br_if ${d16} (i32.gt_u (i32.add (local.get $ii) (i32.const 16)) (local.get $iend)))
+          (local.set $src ${srcAt})
+          (local.set $a0 ${init}) (local.set $a1 ${init}) (local.set $a2 ${init}) (local.set $a3 ${init})
+          (local.set $l (i32.const 0))
+          (block ${dk16} (loop ${lk16}
+            (br_if ${dk16} (i32.ge_u (local.get $l) (local.get $L)))
+            (local.set $a0 ${OP(get('a0'), '(v128.load offset=0 (local.get $src))')})
+            (local.set $a1 ${OP(get('a1'), '(v128.load offset=16 (local.get $src))')})
+            (local.set $a2 ${OP(get('a2'), '(v128.load offset=32 (local.get $src))')})
+            (local.set $a3 ${OP(get('a3'), '(v128.load offset=48 (local.get $src))')})
+            (local.set $src (i32.add (local.get $src) (local.get $stride)))
+            (local.set $l (i32.add (local.get $l) (i32.const 1)))
+            (br ${lk16})))
+          ${canonStore(dst, 'a0')}
+          ${canonStore(`(i32.add ${dst} (i32.const 16))`, 'a1')}
+          ${canonStore(`(i32.add ${dst} (i32.const 32))`, 'a2')}
+          ${canonStore(`(i32.add ${dst} (i32.const 48))`, 'a3')}${step(16)}
+          (br ${l16})))
+        (block ${d4} (loop ${l4}
+          (br_if ${d4} (i32.gt_u (i32.add (local.get $ii) (i32.const 4)) (local.get $iend)))
+          (local.set $src ${srcAt})
+          (local.set $a0 ${init})
+          (local.set $l (i32.const 0))
+          (block ${dk4} (loop ${lk4}
+            (br_if ${dk4} (i32.ge_u (local.get $l) (local.get $L)))
+            (local.set $a0 ${OP(get('a0'), '(v128.load (local.get $src))')})
+            (local.set $src (i32.add (local.get $src) (local.get $stride)))
+            (local.set $l (i32.add (local.get $l) (i32.const 1)))
+            (br ${lk4})))
+          ${canonStore(dst, 'a0')}${step(4)}
+          (br ${l4})))
+        (block ${d1} (loop ${l1}
+          (br_if ${d1} (i32.ge_u (local.get $ii) (local.get $iend)))
+          (local.set $src ${srcAt})
+          (local.set $sa (f32x4.extract_lane 0 ${init}))
+          (local.set $l (i32.const 0))
+          (block ${dk1} (loop ${lk1}
+            (br_if ${dk1} (i32.ge_u (local.get $l) (local.get $L)))
+            (local.set $sa (${sop} (local.get $sa) (f32.load (local.get $src))))
+            (local.set $src (i32.add (local.get $src) (local.get $stride)))
+            (local.set $l (i32.add (local.get $l) (i32.const 1)))
+            (br ${lk1})))
+          (f32.store ${dst} (select (f32.reinterpret_i32 (i32.const 0x7fc00000)) (local.get $sa) (f32.ne (local.get $sa) (local.get $sa))))${step(1)}
+          (br ${l1})))
+        (br ${le}))))`;
+}
+
+/** Sequential scalar sums (one accumulator, ascending): Σ x and acc0 + Σ f32(x·x). */
+function sequentialKernels(): string {
+  return `(func (export "sum_all") (param $x i32) (param $n i32) (result f32) (local $i i32) (local $end i32) (local $acc f32)
+      (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+      (local.set $i (local.get $x))
+      (block $d (loop $l
+        (br_if $d (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $acc (f32.add (local.get $acc) (f32.load (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $l)))
+      (local.get $acc))
+
+  (func (export "sum_squares") (param $x i32) (param $n i32) (param $acc f32) (result f32) (local $i i32) (local $end i32) (local $v f32)
+      (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+      (local.set $i (local.get $x))
+      (block $d (loop $l
+        (br_if $d (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $v (f32.load (local.get $i)))
+        (local.set $acc (f32.add (local.get $acc) (f32.mul (local.get $v) (local.get $v))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $l)))
+      (local.get $acc))`;
+}
+
+const elems = { from: '(i32.shl (local.get $u0) (i32.const 2))', to: '(i32.shl (local.get $u1) (i32.const 2))' };
+
+function optimizerKernels(): string {
+  // AdamW, in place on w, m, v (backend.ts has the scalar program). $wd: apply decoupled decay.
+  const A = fn();
+  for (const s of ['b1', 'c1', 'b2', 'c2', 'sbc2', 'eps', 'step', 'decay', 'wi', 'mi', 'vi']) A.v(s);
+  const adam = lanewise(A, {
+    ins: [get('w'), get('g'), get('m'), get('v')], outs: [get('w'), get('m'), get('v')], ...elems,
+    body: ([w, g, m, v]) => ({
+      code: `
+        ${set('wi', w)}
+        (if ${get('wd')} (then ${set('wi', sub(get('wi'), mul(get('decay'), get('wi'))))}))
+        ${set('mi', add(mul(get('b1'), m), mul(get('c1'), g)))}
+        ${set('vi', add(mul(get('b2'), v), mul(mul(get('c2'), g), g)))}`,
+      outs: [sub(get('wi'), mul(get('step'), div(get('mi'), add(div(f('sqrt', get('vi')), get('sbc2')), get('eps'))))), get('mi'), get('vi')],
+    }),
+  });
+  // SGD with momentum, in place on w and buf. $wd: add weight decay to g; $first: buf = g.
+  const S = fn();
+  for (const s of ['mu', 'wdv', 'lr', 'gi', 'b']) S.v(s);
+  const sgd = lanewise(S, {
+    ins: [get('w'), get('g'), get('buf')], outs: [get('w'), get('buf')], ...elems,
+    body: ([w, g, buf]) => ({
+      code: `
+        ${set('gi', g)}
+        (if ${get('hasWd')} (then ${set('gi', add(get('gi'), mul(get('wdv'), w)))}))
+        (if ${get('first')} (then ${set('b', get('gi'))}) (else ${set('b', add(mul(get('mu'), buf), get('gi')))}))`,
+      outs: [sub(w, mul(get('lr'), get('b'))), get('b')],
+    }),
+  });
+  // 1 when any element in [u0, u1) is a NaN or an infinity (exponent field all ones), else 0.
+  const N = fn();
+  N.v('acc');
+  const scan = lanewise(N, {
+    ins: [get('p')], outs: [], ...elems, canonical: false,
+    body: ([x]) => ({ code: set('acc', `(v128.or ${get('acc')} (i32x4.ge_u (v128.and ${x} ${i4(0x7fffffff)}) ${i4(0x7f800000)}))`), outs: [] }),
+  });
+  return `(func (export "adamw") (param $w i32) (param $g i32) (param $m i32) (param $v i32)
+      (param $b1s f32) (param $c1s f32) (param $b2s f32) (param $c2s f32) (param $sbc2s f32) (param $epss f32)
+      (param $steps f32) (param $decays f32) (param $wd i32) (param $u0 i32) (param $u1 i32) ${A.decl()}
+      ${['b1', 'c1', 'b2', 'c2', 'sbc2', 'eps', 'step', 'decay'].map((s) => `(local.set $${s} (f32x4.splat (local.get $${s}s)))`).join(' ')}${adam})
+
+  (func (export "sgd") (param $w i32) (param $g i32) (param $buf i32)
+      (param $mus f32) (param $wds f32) (param $lrs f32) (param $hasWd i32) (param $first i32) (param $u0 i32) (param $u1 i32) ${S.decl()}
+      (local.set $mu (f32x4.splat (local.get $mus)))
+      (local.set $wdv (f32x4.splat (local.get $wds)))
+      (local.set $lr (f32x4.splat (local.get $lrs)))${sgd})
+
+  (func (export "nonfinite") (param $p i32) (param $u0 i32) (param $u1 i32) (result i32) ${N.decl()}${scan}
+      (v128.any_true (local.get $acc)))`;
 }
 
 export function vecWat(): string {
@@ -32,50 +545,21 @@ export function vecWat(): string {
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
-  ;; AdamW, in place on w, m, v (optim.ts has the scalar program). $wd: apply decoupled decay.
-  (func (export "adamw") (param $w i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
-      (param $b1s f32) (param $c1s f32) (param $b2s f32) (param $c2s f32) (param $sbc2s f32) (param $epss f32)
-      (param $steps f32) (param $decays f32) (param $wd i32)
-    (local $i i32) (local $end i32) (local $t v128)
-    (local $b1 v128) (local $c1 v128) (local $b2 v128) (local $c2 v128) (local $sbc2 v128) (local $eps v128)
-    (local $step v128) (local $decay v128)
-    (local $wi v128) (local $gi v128) (local $mi v128) (local $vi v128) (local $den v128)
-    ${['b1', 'c1', 'b2', 'c2', 'sbc2', 'eps', 'step', 'decay'].map((s) => `(local.set $${s} (f32x4.splat (local.get $${s}s)))`).join(' ')}${vecLoop(`
-      (local.set $wi (v128.load (i32.add ${get('w')} ${get('i')})))
-      (local.set $gi (v128.load (i32.add ${get('g')} ${get('i')})))
-      (if ${get('wd')} (then (local.set $wi (f32x4.sub ${get('wi')} (f32x4.mul ${get('decay')} ${get('wi')})))))
-      (local.set $mi (f32x4.add (f32x4.mul ${get('b1')} (v128.load (i32.add ${get('m')} ${get('i')}))) (f32x4.mul ${get('c1')} ${get('gi')})))
-      (local.set $vi (f32x4.add (f32x4.mul ${get('b2')} (v128.load (i32.add ${get('v')} ${get('i')}))) (f32x4.mul (f32x4.mul ${get('c2')} ${get('gi')}) ${get('gi')})))
-      (local.set $den (f32x4.add (f32x4.div (f32x4.sqrt ${get('vi')}) ${get('sbc2')}) ${get('eps')}))
-      (local.set $wi (f32x4.sub ${get('wi')} (f32x4.mul ${get('step')} (f32x4.div ${get('mi')} ${get('den')}))))
-      (v128.store (i32.add ${get('m')} ${get('i')}) ${canon('$t', get('mi'))})
-      (v128.store (i32.add ${get('v')} ${get('i')}) ${canon('$t', get('vi'))})
-      (v128.store (i32.add ${get('w')} ${get('i')}) ${canon('$t', get('wi'))})`)})
+  ${BINARY_OPS.map(binaryKernels).join('\n\n  ')}
 
-  ;; SGD with momentum, in place on w and buf. $wd: add weight decay to g; $first: buf = g.
-  (func (export "sgd") (param $w i32) (param $g i32) (param $buf i32) (param $n i32)
-      (param $mus f32) (param $wds f32) (param $lrs f32) (param $hasWd i32) (param $first i32)
-    (local $i i32) (local $end i32) (local $t v128) (local $mu v128) (local $wdv v128) (local $lr v128)
-    (local $wi v128) (local $gi v128) (local $b v128)
-    (local.set $mu (f32x4.splat (local.get $mus)))
-    (local.set $wdv (f32x4.splat (local.get $wds)))
-    (local.set $lr (f32x4.splat (local.get $lrs)))${vecLoop(`
-      (local.set $wi (v128.load (i32.add ${get('w')} ${get('i')})))
-      (local.set $gi (v128.load (i32.add ${get('g')} ${get('i')})))
-      (if ${get('hasWd')} (then (local.set $gi (f32x4.add ${get('gi')} (f32x4.mul ${get('wdv')} ${get('wi')})))))
-      (if ${get('first')}
-        (then (local.set $b ${get('gi')}))
-        (else (local.set $b (f32x4.add (f32x4.mul ${get('mu')} (v128.load (i32.add ${get('buf')} ${get('i')}))) ${get('gi')}))))
-      (v128.store (i32.add ${get('buf')} ${get('i')}) ${canon('$t', get('b'))})
-      (v128.store (i32.add ${get('w')} ${get('i')}) ${canon('$t', `(f32x4.sub ${get('wi')} (f32x4.mul ${get('lr')} ${get('b')}))`)})`)})
+  ${UNARY_OPS.map(unaryKernel).join('\n\n  ')}
 
-  ;; 1 when any of the $n vectors at $p holds a NaN or an infinity (exponent field all ones), else 0.
-  (func (export "nonfinite") (param $p i32) (param $n i32) (result i32)
-    (local $i i32) (local $end i32) (local $acc v128)${vecLoop(`
-      (local.set $acc (v128.or ${get('acc')}
-        (i32x4.ge_u (v128.and (v128.load (i32.add ${get('p')} ${get('i')})) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
-                    (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))))`)}
-    (v128.any_true (local.get $acc)))
+  ${reduceRowsKernel('sum')}
+
+  ${reduceRowsKernel('max')}
+
+  ${reduceAxisKernel('sum')}
+
+  ${reduceAxisKernel('max')}
+
+  ${sequentialKernels()}
+
+  ${optimizerKernels()}
 )
 `;
 }

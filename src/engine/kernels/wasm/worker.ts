@@ -1,19 +1,24 @@
-// A matmul worker thread (Node worker_threads): sleeps on its generation word, runs its share of
-// the job in the control block, counts itself done. See pool.ts for the protocol.
+// A kernel worker thread (Node worker_threads): sleeps on its generation word, runs its share of
+// the job in the control block (a matmul or an elementwise kernel), counts itself done. See
+// pool.ts for the protocol.
 import { workerData } from 'node:worker_threads';
 import { CTL, MSG_BYTES, genIndex, instantiateKernel, readJob, runShare } from './kernel.ts';
-import type { WasmMemory, WasmModule } from './wasm-api.ts';
+import type { PoolModules } from './pool.ts';
+import { instantiateVec, runVecShare, VARGS_BYTE } from './vec.ts';
+import type { WasmMemory } from './wasm-api.ts';
 
 interface WorkerInit {
-  module: WasmModule;
+  modules: PoolModules;
   memory: WasmMemory;
   index: number; // thread number, 1..threads-1 (0 is the calling thread)
   spin: number; // polls of the generation word before sleeping
 }
 
-const { module, memory, index, spin } = workerData as WorkerInit;
-const gemm = instantiateKernel(module, memory);
+const { modules, memory, index, spin } = workerData as WorkerInit;
+const gemm = instantiateKernel(modules.matmul, memory);
+const vec = instantiateVec(modules.vec, memory);
 const ctl = new Int32Array(memory.buffer, 0, CTL.GEN + 16 * 64);
+const args = new Float64Array(memory.buffer, VARGS_BYTE, 14);
 const gi = genIndex(index);
 const pause: (n?: number) => void = (Atomics as unknown as { pause?: (n?: number) => void }).pause ?? (() => {});
 
@@ -36,7 +41,8 @@ for (;;) {
   gen = g;
   if (Atomics.load(ctl, CTL.QUIT)) break;
   try {
-    runShare(gemm, readJob(ctl), index);
+    if (ctl[CTL.KIND] === 0) runShare(gemm, readJob(ctl), index);
+    else runVecShare(vec, ctl, args, index);
   } catch (e) {
     reportError(e);
   }
