@@ -87,6 +87,23 @@ export interface Broadcast {
  */
 export type ReduceOp = 'sum' | 'max';
 
+/**
+ * GELU, tanh form, exactly nn.ts gelu's composition of primitives. Canonical program per element:
+ *   x2 = x*x;  x3 = x2*x;  t = x3*C1;  u = x + t;  v = u*C2;  th = tanhf(v);  h = x*0.5;  a = th + 1
+ *   y = h*a
+ * with C1 = f32(0.044715), C2 = f32(0.7978845834732056).
+ *
+ * Its gradient, as autograd accumulates it through that composition (reverse topological order of
+ * the composition's nodes; `prev` is the gradient x already holds from consumers processed
+ * before, absent when none), per element, with the forward values above:
+ *   gh = g*a;  ga = g*h;  gv = ga*(1 - th*th);  gu = gv*C2
+ *   acc = prev + gu (or gu);  gx3 = gu*C1;  acc = acc + gx3*x2;  gx2 = gx3*x
+ *   acc = acc + gx2*x;  acc = acc + gx2*x;  acc = acc + gh*0.5
+ *   out = acc
+ */
+export const GELU_C1 = Math.fround(0.044715);
+export const GELU_C2 = Math.fround(0.7978845834732056);
+
 export interface Backend {
   readonly name: string;
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: MatmulParams): void;
@@ -97,6 +114,10 @@ export interface Backend {
   sumAll(x: Float32Array): number;
   /** acc, then for i ascending: acc = f32(acc + f32(x[i] * x[i])) (global-norm clipping). */
   sumSquares(x: Float32Array, acc: number): number;
+  /** GELU forward (program above GELU_C1). */
+  gelu(x: Float32Array, out: Float32Array): void;
+  /** GELU backward with accumulation into `prev` (program above GELU_C1); out may be prev. */
+  geluBackward(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array): void;
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwConstants): void;
   sgd(w: Float32Array, g: Float32Array, buf: Float32Array, c: SgdConstants): void;
   /** True when no element is NaN or infinite. */

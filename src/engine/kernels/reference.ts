@@ -1,5 +1,5 @@
 // The canonical programs, in plain TypeScript: the oracle every fast kernel must equal bit for bit.
-import type { AdamwConstants, Backend, BinaryOp, Broadcast, MatmulParams, ReduceOp, SgdConstants, UnaryOp } from './backend.ts';
+import { GELU_C1, GELU_C2, type AdamwConstants, type Backend, type BinaryOp, type Broadcast, type MatmulParams, type ReduceOp, type SgdConstants, type UnaryOp } from './backend.ts';
 import { expf, logf, tanhf } from '../math.ts';
 
 const fround = Math.fround;
@@ -165,6 +165,33 @@ export function sumSquaresReference(x: Float32Array, acc: number): number {
   return acc;
 }
 
+export function geluReference(x: Float32Array, out: Float32Array): void {
+  for (let i = 0; i < out.length; i++) {
+    const xi = x[i];
+    const x2 = fround(xi * xi), x3 = fround(x2 * xi), t = fround(x3 * GELU_C1), u = fround(xi + t), v = fround(u * GELU_C2);
+    const th = tanhf(v), h = fround(xi * 0.5), a = fround(th + 1);
+    out[i] = h * a;
+  }
+}
+
+export function geluBackwardReference(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array): void {
+  for (let i = 0; i < out.length; i++) {
+    const xi = x[i], gi = g[i];
+    const x2 = fround(xi * xi), x3 = fround(x2 * xi), t = fround(x3 * GELU_C1), u = fround(xi + t), v = fround(u * GELU_C2);
+    const th = tanhf(v), h = fround(xi * 0.5), a = fround(th + 1);
+    const gh = fround(gi * a), ga = fround(gi * h);
+    const gv = fround(ga * fround(1 - fround(th * th)));
+    const gu = fround(gv * GELU_C2);
+    let acc = prev ? fround(prev[i] + gu) : gu;
+    const gx3 = fround(gu * GELU_C1);
+    acc = fround(acc + fround(gx3 * x2));
+    const gx2 = fround(gx3 * xi);
+    acc = fround(acc + fround(gx2 * xi));
+    acc = fround(acc + fround(gx2 * xi));
+    out[i] = acc + fround(gh * 0.5);
+  }
+}
+
 export const referenceBackend: Backend = {
   name: 'reference',
   matmul: matmulReference,
@@ -173,6 +200,8 @@ export const referenceBackend: Backend = {
   reduce: reduceReference,
   sumAll: sumAllReference,
   sumSquares: sumSquaresReference,
+  gelu: geluReference,
+  geluBackward: geluBackwardReference,
   adamw: adamwReference,
   sgd: sgdReference,
   allFinite: allFiniteReference,

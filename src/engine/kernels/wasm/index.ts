@@ -10,7 +10,8 @@ import { availableParallelism } from 'node:os';
 import type { Backend } from '../backend.ts';
 import { InputError } from '../../../errors.ts';
 import {
-  adamwReference, allFiniteReference, binaryReference, reduceReference, sgdReference, sumAllReference, sumSquaresReference, unaryReference,
+  adamwReference, allFiniteReference, binaryReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
+  sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { createHeap, type Heap } from './heap.ts';
 import { compileKernel, createMatmulRunner, instantiateKernel, MAX_THREADS, type KernelTuning } from './kernel.ts';
@@ -65,6 +66,8 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
     reduce: (op, x, out, outer, L, inner) => { if (!vec.reduce(op, x, out, outer, L, inner)) reduceReference(op, x, out, outer, L, inner); },
     sumAll: (x) => vec.sumAll(x) ?? sumAllReference(x),
     sumSquares: (x, acc) => vec.sumSquares(x, acc) ?? sumSquaresReference(x, acc),
+    gelu: (x, out) => { if (!vec.gelu(x, out)) geluReference(x, out); },
+    geluBackward: (x, g, prev, out) => { if (!vec.geluBackward(x, g, prev, out)) geluBackwardReference(x, g, prev, out); },
     adamw: (w, g, m, v, c) => { if (!vec.adamw(w, g, m, v, c)) adamwReference(w, g, m, v, c); },
     sgd: (w, g, buf, c) => { if (!vec.sgd(w, g, buf, c)) sgdReference(w, g, buf, c); },
     allFinite: (x) => vec.allFinite(x) ?? allFiniteReference(x),

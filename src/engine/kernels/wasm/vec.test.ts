@@ -7,7 +7,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AdamwConstants, Backend, BinaryOp, Broadcast, ReduceOp, UnaryOp } from '../backend.ts';
 import {
-  adamwReference, allFiniteReference, binaryReference, reduceReference, sgdReference, sumAllReference, sumSquaresReference, unaryReference,
+  adamwReference, allFiniteReference, binaryReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
+  sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { rngStream, subStream, uniforms, randomBelow } from '../../rng.ts';
 import { ShapeError } from '../../../errors.ts';
@@ -147,6 +148,33 @@ test('unary ops over a strided sweep of all 2^32 bit patterns (every 4093rd)', (
     const out = be.alloc(n);
     be.unary(op, x, out);
     assertSameBits(ref, out, `${op} sweep`);
+  }
+});
+
+test('gelu forward and backward (with and without a prior gradient, in place): every length mod 4, specials, 1/2/4 threads', () => {
+  const x0 = unaryInputs('tanh', subStream(root, 'gelu'));
+  for (let i = 0; i < x0.length; i++) x0[i] *= [1, 0.5, 1.25, 3][i % 4]; // tanh's branch points land on gelu's inner argument too
+  for (const n of [x0.length, x0.length - 1, x0.length - 2, x0.length - 3, 3, 0]) {
+    const x = x0.subarray(0, n);
+    const g = valuesWithSpecials(subStream(root, `gelu-g-${n}`), 0, n), p = values(subStream(root, `gelu-p-${n}`), 0, n);
+    const ry = new Float32Array(n), rg = new Float32Array(n), rp = new Float32Array(n);
+    geluReference(x, ry);
+    geluBackwardReference(x, g, null, rg);
+    geluBackwardReference(x, g, p, rp);
+    for (const be of backends) {
+      for (const resident of [true, false]) {
+        const X = operand(be, x, resident), G = operand(be, g, resident);
+        const y = operand(be, new Float32Array(n), resident);
+        be.gelu(X, y);
+        assertSameBits(ry, y, `${be.name} gelu n=${n} resident=${resident}`, resident);
+        const gx = operand(be, new Float32Array(n), resident);
+        be.geluBackward(X, G, null, gx);
+        assertSameBits(rg, gx, `${be.name} gelu backward n=${n} resident=${resident}`, resident);
+        const P = operand(be, p, resident);
+        be.geluBackward(X, G, P, P);
+        assertSameBits(rp, P, `${be.name} gelu backward into prev n=${n} resident=${resident}`, resident);
+      }
+    }
   }
 });
 

@@ -20,6 +20,7 @@ const PATTERNS = ['vv', 'vs', 'sv', 'row', 'col'] as const;
 export const VEC_FUNCS: readonly string[] = [
   ...Object.values(KOP).flatMap((o) => PATTERNS.map((p) => `${o}_${p}`)),
   'neg', 'sqrt', 'exp', 'log', 'tanh', 'sum_rows', 'max_rows', 'sum_axis', 'max_axis', 'adamw', 'sgd',
+  'gelu', 'gelu_bwd', 'gelu_bwd_acc',
 ];
 const FI = new Map(VEC_FUNCS.map((n, i) => [n, i]));
 
@@ -85,6 +86,8 @@ export interface VecKernels {
   reduce(op: ReduceOp, x: Float32Array, out: Float32Array, outer: number, L: number, inner: number): boolean;
   sumAll(x: Float32Array): number | undefined;
   sumSquares(x: Float32Array, acc: number): number | undefined;
+  gelu(x: Float32Array, out: Float32Array): boolean;
+  geluBackward(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array): boolean;
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwConstants): boolean;
   sgd(w: Float32Array, g: Float32Array, buf: Float32Array, c: SgdConstants): boolean;
   allFinite(x: Float32Array): boolean | undefined;
@@ -192,6 +195,19 @@ export function createVecKernels(opts: {
     sumSquares(x, acc) {
       if (!owns(x)) return undefined;
       return k.sum_squares(at(x), x.length, acc);
+    },
+    gelu(x, out) {
+      if (out.length === 0) return true;
+      if (!owns(x) || !owns(out)) return false;
+      run('gelu', [at(x), at(out)], out.length, 16, 10 * out.length);
+      return true;
+    },
+    geluBackward(x, g, prev, out) {
+      if (out.length === 0) return true;
+      if (!owns(x) || !owns(g) || !owns(out) || (prev && !owns(prev))) return false;
+      if (prev) run('gelu_bwd_acc', [at(x), at(g), at(prev), at(out)], out.length, 16, 14 * out.length);
+      else run('gelu_bwd', [at(x), at(g), at(out)], out.length, 16, 14 * out.length);
+      return true;
     },
     adamw(w, g, m, v, c) {
       const n = w.length;

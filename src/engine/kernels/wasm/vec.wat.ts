@@ -14,6 +14,7 @@
 // (or rows), so a thread pool can hand each thread a slice; any length works (the last partial
 // vector is loaded and stored lane by lane) and operands need only 4-byte alignment.
 import { PROGRAM_CONSTANTS as C } from '../../math.ts';
+import { GELU_C1, GELU_C2 } from '../backend.ts';
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
@@ -295,6 +296,48 @@ const UNARY: Record<string, (F: Fn, x: string, out: string) => string> = {
 };
 export const UNARY_OPS = Object.keys(UNARY);
 
+/** GELU forward values of lane vector x (backend.ts GELU_C1 has the program): sets $gl<name>. */
+function geluForward(F: Fn, x: string): string {
+  const v = (n: string): string => F.v(`gl${n}`);
+  const [x2, x3, t, u, vv, th, h, a] = ['x2', 'x3', 't', 'u', 'v', 'th', 'h', 'a'].map(v);
+  return `
+        ${set(x2, mul(x, x))}
+        ${set(x3, mul(get(x2), x))}
+        ${set(t, mul(get(x3), k4(GELU_C1)))}
+        ${set(u, add(x, get(t)))}
+        ${set(vv, mul(get(u), k4(GELU_C2)))}${tanhV(F, get(vv), th)}
+        ${set(h, mul(x, k4(0.5)))}
+        ${set(a, add(get(th), k4(1)))}`;
+}
+
+function geluKernels(): string {
+  const F = fn();
+  const fwd = lanewise(F, { ins: [get('x')], outs: [get('o')], ...elems, body: ([x]) => ({ code: geluForward(F, x), outs: [mul(get('glh'), get('gla'))] }) });
+  const out = [`(func (export "gelu") (param $x i32) (param $o i32) (param $u0 i32) (param $u1 i32) ${F.decl()}${fwd})`];
+  for (const acc of [false, true]) {
+    const B = fn();
+    for (const n of ['gh', 'ga', 'gu', 'gx3', 'gx2', 'acc']) B.v(n);
+    const body = lanewise(B, {
+      ins: acc ? [get('x'), get('g'), get('p')] : [get('x'), get('g')], outs: [get('o')], ...elems,
+      body: ([x, g, p]) => ({
+        code: `${geluForward(B, x)}
+        ${set('gh', mul(g, get('gla')))}
+        ${set('ga', mul(g, get('glh')))}
+        ${set('gu', mul(mul(get('ga'), sub(k4(1), mul(get('glth'), get('glth')))), k4(GELU_C2)))}
+        ${set('acc', acc ? add(p, get('gu')) : get('gu'))}
+        ${set('gx3', mul(get('gu'), k4(GELU_C1)))}
+        ${set('acc', add(get('acc'), mul(get('gx3'), get('glx2'))))}
+        ${set('gx2', mul(get('gx3'), x))}
+        ${set('acc', add(get('acc'), mul(get('gx2'), x)))}
+        ${set('acc', add(get('acc'), mul(get('gx2'), x)))}`,
+        outs: [add(get('acc'), mul(get('gh'), k4(0.5)))],
+      }),
+    });
+    out.push(`(func (export "gelu_bwd${acc ? '_acc' : ''}") (param $x i32) (param $g i32)${acc ? ' (param $p i32)' : ''} (param $o i32) (param $u0 i32) (param $u1 i32) ${B.decl()}${body})`);
+  }
+  return out.join('\n\n  ');
+}
+
 function unaryKernel(op: string): string {
   const F = fn();
   F.v('r');
@@ -548,6 +591,8 @@ export function vecWat(): string {
   ${BINARY_OPS.map(binaryKernels).join('\n\n  ')}
 
   ${UNARY_OPS.map(unaryKernel).join('\n\n  ')}
+
+  ${geluKernels()}
 
   ${reduceRowsKernel('sum')}
 
