@@ -7,9 +7,8 @@ import { resolve } from 'node:path';
 import { VeritrainError, InputError } from '../errors.ts';
 import { setBackend, getBackend } from '../engine/kernels/current.ts';
 import { createWasmBackend } from '../engine/kernels/wasm/index.ts';
-import { cmdTrain, cmdReplay, cmdEval } from './train.ts';
-import { cmdDemo } from './demo.ts';
-import { CHAIN_OPTIONS, CHAIN_USAGE, cmdChain, cmdDeploy, cmdDevnet, cmdFaucet, cmdStake } from './chain.ts';
+import { CHAIN_OPTIONS, CHAIN_USAGE } from './chain.ts';
+import { NODE_OPTIONS, NODE_USAGE } from './node.ts';
 
 const USAGE = `veritrain — verifiable, bit-reproducible ML training
 
@@ -25,7 +24,7 @@ Options:
   --out DIR     run directory; a run found there is resumed (default runs/<spec name>)
   --json        print one JSON object as the last line of stdout
   --quiet       no progress bar
-${CHAIN_USAGE}`;
+${CHAIN_USAGE}${NODE_USAGE}`;
 
 export interface CliContext {
   json: boolean;
@@ -61,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
         from: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         ...CHAIN_OPTIONS,
+        ...NODE_OPTIONS,
       },
     });
   } catch (e) {
@@ -88,18 +88,21 @@ async function main(argv: string[]): Promise<number> {
     const workers = intOption('workers', values.workers) ?? Math.min(2, availableParallelism());
     if (workers < 1 || workers > 64) throw new InputError(`--workers must be 1..64, got ${workers}`);
     ctx.workers = workers;
-    setBackend(await createWasmBackend({ threads: workers }));
+    // Only the commands that compute here start the kernels' worker threads; the others (a node
+    // daemon above all) load no engine code: their training runs in compute worker processes.
+    if (cmd === 'train' || cmd === 'replay' || cmd === 'eval') setBackend(await createWasmBackend({ threads: workers }));
     let result: Record<string, unknown>;
     switch (cmd) {
-      case 'train': result = await cmdTrain(ctx); break;
-      case 'replay': result = await cmdReplay(ctx); break;
-      case 'eval': result = await cmdEval(ctx); break;
-      case 'demo': result = await cmdDemo(ctx); break;
-      case 'devnet': result = await cmdDevnet(ctx, values); break;
-      case 'deploy': result = await cmdDeploy(ctx, values); break;
-      case 'faucet': result = await cmdFaucet(ctx, values); break;
-      case 'stake': result = await cmdStake(ctx, values); break;
-      case 'chain': result = await cmdChain(ctx, values); break;
+      case 'train': result = await (await import('./train.ts')).cmdTrain(ctx); break;
+      case 'replay': result = await (await import('./train.ts')).cmdReplay(ctx); break;
+      case 'eval': result = await (await import('./train.ts')).cmdEval(ctx); break;
+      case 'demo': result = await (await import('./demo.ts')).cmdDemo(ctx); break;
+      case 'devnet': result = await (await import('./chain.ts')).cmdDevnet(ctx, values); break;
+      case 'deploy': result = await (await import('./chain.ts')).cmdDeploy(ctx, values); break;
+      case 'faucet': result = await (await import('./chain.ts')).cmdFaucet(ctx, values); break;
+      case 'stake': result = await (await import('./chain.ts')).cmdStake(ctx, values); break;
+      case 'chain': result = await (await import('./chain.ts')).cmdChain(ctx, values); break;
+      case 'node': result = await (await import('./node.ts')).cmdNode(ctx, values); break;
       default:
         throw new InputError(`unknown command "${cmd}"`, { hint: 'run veritrain --help' });
     }

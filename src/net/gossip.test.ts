@@ -8,7 +8,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { openDb, type NodeDb } from '../node/db.ts';
 import { tempDir } from '../../test/cli.ts';
 import { allowList, startGossip, type Delivered, type DropReason, type Gossip } from './gossip.ts';
-import { encodeEnvelope, MAX_MESSAGE_BYTES, signEnvelope, topicOf, type MessageBody } from './messages.ts';
+import { encodeEnvelope, MAX_MESSAGE_BYTES, MESSAGE_KINDS, signEnvelope, topicOf, type MessageBody } from './messages.ts';
 import type { NetNode } from './node.ts';
 import { BLOCK_BELOW, createPeerScorer, type PeerScorer } from './peers.ts';
 import { connect, loopbackNode, meshPeers, waitFor, waitForMesh } from './testing.ts';
@@ -50,7 +50,7 @@ async function honest(i: number, opts: { blockBelow?: number } = {}): Promise<Ho
     seen: db.seen,
     onDrop: (d) => drops.push(d),
   });
-  for (const kind of ['job', 'claim', 'attestation', 'heartbeat'] as const) gossip.on(kind, (m) => got.push(m));
+  for (const kind of MESSAGE_KINDS) gossip.on(kind, (m) => got.push(m as Delivered));
   return { node, db, scorer, gossip, account: accounts[i], got, drops };
 }
 

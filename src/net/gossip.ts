@@ -31,8 +31,12 @@ export interface SeenStore {
   prune?(before: number): number;
 }
 
-/** Is (address, peer id) a registered node with stake? The chain lookup plugs in here. */
-export type StakeCheck = (sender: { address: Address; peerId: string }) => boolean | Promise<boolean>;
+/**
+ * May (address, peer id) send this message: a registered node with stake (or, for a job
+ * announcement, the job's submitter on chain)? The chain lookup plugs in here; it runs inside
+ * gossipsub's validator, so it should answer from a cache (src/node/identities.ts).
+ */
+export type StakeCheck = (sender: { address: Address; peerId: string }, envelope?: Envelope) => boolean | Promise<boolean>;
 
 /** A StakeCheck from a fixed list (until the registry contract answers). */
 export function allowList(entries: Array<{ address: string; peerId?: string }>): StakeCheck {
@@ -140,7 +144,7 @@ export function startGossip(opts: GossipOptions): Gossip {
       if (e instanceof MessageError) return drop(e.reason, from, msg.topic, e.shortMessage);
       throw e;
     }
-    if (!(await opts.isStakedNode({ address: env.from as Address, peerId: env.peer }))) return drop('unstaked', from, msg.topic);
+    if (!(await opts.isStakedNode({ address: env.from as Address, peerId: env.peer }, env))) return drop('unstaked', from, msg.topic);
     if (!opts.seen.add(id, msg.topic, t)) return drop('duplicate', from, msg.topic);
     accepted.set(id, { id, envelope: env, from: from.toString(), receivedAt: t });
     // gossipsub dispatches every accepted message on a subscribed topic; this only bounds a surprise.

@@ -9,6 +9,7 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   MAX_MESSAGE_BYTES,
+  MESSAGE_KINDS,
   MessageError,
   messageId,
   signEnvelope,
@@ -29,6 +30,9 @@ const BODIES: { [K in MessageKind]: MessageBody<K> } = {
   claim: { jobId: `0x${h('1')}`, txHash: `0x${h('2')}` },
   attestation: { jobId: `0x${h('1')}`, segment: 3, fromHash: h('c'), toHash: h('d'), verdict: 'agree' },
   heartbeat: { roles: ['solver', 'verifier'], freeSlots: 2, version: '0.1.0' },
+  progress: { jobId: `0x${h('1')}`, step: 120, steps: 300, loss: 0.4183 },
+  checkpoint: { jobId: `0x${h('1')}`, index: 2, step: 75, stateHash: h('e'), blob: h('f') },
+  result: { jobId: `0x${h('1')}`, root: `0x${h('3')}`, modelHash: `0x${h('4')}`, list: h('5') },
 };
 
 async function signed(kind: MessageKind = 'job', now = 1_700_000_000_000) {
@@ -44,7 +48,7 @@ function rejects(bytes: unknown, reason: MessageError['reason']) {
 }
 
 test('every kind round-trips: sign → bytes → decode → verify; id is SHA-256 of the bytes', async () => {
-  for (const kind of ['job', 'claim', 'attestation', 'heartbeat'] as const) {
+  for (const kind of MESSAGE_KINDS) {
     const { envelope, bytes, id } = await signed(kind);
     assert.ok(bytes.length < 1024, `${kind} is ${bytes.length} bytes`);
     assert.equal(envelope.from, account.address.toLowerCase());

@@ -20,7 +20,7 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_MESSAGE_BYTES = 8 * 1024;
 export const SIGNING_TAG = 'veritrain:gossip:v1\n';
 
-export const MESSAGE_KINDS = ['job', 'claim', 'attestation', 'heartbeat'] as const;
+export const MESSAGE_KINDS = ['job', 'claim', 'attestation', 'heartbeat', 'progress', 'checkpoint', 'result'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 /** One topic per kind and chain: nodes of different chains never share a mesh. */
@@ -82,11 +82,44 @@ export const heartbeatSchema = z.strictObject({
   version: z.string().regex(/^[0-9A-Za-z.+-]{1,32}$/, 'a version string of up to 32 characters [0-9A-Za-z.+-]'),
 });
 
+/** A solver's training progress (what `job watch` shows between chain events). */
+export const progressSchema = z.strictObject({
+  jobId: bytes32,
+  /** Steps done so far, of `steps`. */
+  step: uint32,
+  steps: uint32.refine((n) => n > 0, 'steps must be positive'),
+  /** Training loss of the last step (a display figure; never part of any check). */
+  loss: z.number().min(0).max(1e9),
+});
+
+/** A checkpoint the solver published as a blob (and announced in the DHT). */
+export const checkpointSchema = z.strictObject({
+  jobId: bytes32,
+  /** 0-based leaf index in the committed checkpoint sequence. */
+  index: uint32,
+  step: uint32,
+  stateHash: sha256Hash,
+  /** SHA-256 of the checkpoint file (its blob). */
+  blob: sha256Hash,
+});
+
+/** A submitted result: where to get the checkpoint list whose leaves the on-chain root commits to. */
+export const resultSchema = z.strictObject({
+  jobId: bytes32,
+  root: bytes32,
+  modelHash: bytes32,
+  /** SHA-256 of the checkpoint list blob (src/node/artifacts.ts). */
+  list: sha256Hash,
+});
+
 export const BODY_SCHEMAS = {
   job: jobAnnouncementSchema,
   claim: claimSchema,
   attestation: attestationSchema,
   heartbeat: heartbeatSchema,
+  progress: progressSchema,
+  checkpoint: checkpointSchema,
+  result: resultSchema,
 } as const;
 
 export type MessageBody<K extends MessageKind> = z.infer<(typeof BODY_SCHEMAS)[K]>;
@@ -94,6 +127,9 @@ export type JobAnnouncement = MessageBody<'job'>;
 export type Claim = MessageBody<'claim'>;
 export type Attestation = MessageBody<'attestation'>;
 export type Heartbeat = MessageBody<'heartbeat'>;
+export type Progress = MessageBody<'progress'>;
+export type CheckpointNotice = MessageBody<'checkpoint'>;
+export type ResultNotice = MessageBody<'result'>;
 
 const envelopeFields = {
   v: z.literal(PROTOCOL_VERSION),
@@ -109,6 +145,9 @@ export const envelopeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...envelopeFields, kind: z.literal('claim'), body: claimSchema }),
   z.strictObject({ ...envelopeFields, kind: z.literal('attestation'), body: attestationSchema }),
   z.strictObject({ ...envelopeFields, kind: z.literal('heartbeat'), body: heartbeatSchema }),
+  z.strictObject({ ...envelopeFields, kind: z.literal('progress'), body: progressSchema }),
+  z.strictObject({ ...envelopeFields, kind: z.literal('checkpoint'), body: checkpointSchema }),
+  z.strictObject({ ...envelopeFields, kind: z.literal('result'), body: resultSchema }),
 ]);
 
 export type Envelope = z.infer<typeof envelopeSchema>;

@@ -5,11 +5,11 @@ import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { IntegrityError } from '../errors.ts';
 import { tempDir } from '../../test/cli.ts';
-import { openDb } from './db.ts';
+import { openDb, SCHEMA_VERSION } from './db.ts';
 
 test('peers: scores add up with a reason log; blocks; touch keeps the score', () => {
   const db = openDb(join(tempDir(), 'node.db'));
-  assert.equal(db.schemaVersion(), 1);
+  assert.equal(db.schemaVersion(), SCHEMA_VERSION);
   assert.equal(db.peers.get('p1'), undefined);
   assert.equal(db.peers.adjustScore('p1', -10, 'bad signature', 1000), -10);
   assert.equal(db.peers.adjustScore('p1', -5, 'oversized', 2000), -15);
@@ -57,11 +57,11 @@ test('WAL mode; reopening keeps data and does not rerun migrations; a newer sche
   db.close();
   db = openDb(path);
   assert.equal(db.seen.has('x'), true);
-  assert.equal(db.schemaVersion(), 1);
+  assert.equal(db.schemaVersion(), SCHEMA_VERSION);
   db.close();
   const raw = new DatabaseSync(path);
   assert.equal((raw.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
-  assert.equal((raw.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n, 1);
+  assert.equal((raw.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n, SCHEMA_VERSION);
   raw.prepare('INSERT INTO schema_migrations VALUES (99, 0)').run();
   raw.close();
   assert.throws(() => openDb(path), IntegrityError);

@@ -1,5 +1,5 @@
 // Node state in node:sqlite (WAL): peers and their scores, message ids already seen (gossip dedup
-// across restarts), blob provider records. Every write is one committed transaction, so a kill -9
+// across restarts), blob provider records; and the daemon's tables (migration 2, used by state.ts). Every write is one committed transaction, so a kill -9
 // loses at most the write in flight and never leaves half of one.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -58,6 +58,8 @@ export interface NodeDb {
   };
   /** Runs fn in one transaction (rolled back if it throws). */
   transaction<T>(fn: () => T): T;
+  /** The connection itself, for the modules that own the later tables (src/node/state.ts). */
+  sql: DatabaseSync;
   schemaVersion(): number;
   close(): void;
 }
@@ -91,7 +93,83 @@ const MIGRATIONS: string[] = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (hash, peer_id)
    ) STRICT, WITHOUT ROWID;`,
+  // 2: the daemon (src/node/state.ts): the chain's view of jobs, what this node does about them,
+  // checkpoints and results it knows, a log for `job watch`, peer addresses for reconnecting.
+  `CREATE TABLE kv (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE jobs (
+     job_id INTEGER PRIMARY KEY,
+     state TEXT NOT NULL,
+     submitter TEXT NOT NULL,
+     spec_hash TEXT NOT NULL,
+     dataset_hash TEXT NOT NULL,
+     price TEXT NOT NULL,
+     duration INTEGER NOT NULL,
+     checkpoints INTEGER NOT NULL,
+     verifiers INTEGER NOT NULL,
+     challenge_window INTEGER NOT NULL,
+     collateral TEXT NOT NULL,
+     posted_block INTEGER NOT NULL,
+     since INTEGER NOT NULL,
+     solver TEXT,
+     solver_node INTEGER,
+     committed INTEGER NOT NULL DEFAULT 0,
+     root TEXT,
+     model_hash TEXT,
+     seed_block INTEGER,
+     drawn TEXT,
+     seed TEXT,
+     updated_block INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX jobs_state ON jobs (state);
+   CREATE TABLE job_log (
+     id INTEGER PRIMARY KEY,
+     job_id INTEGER NOT NULL,
+     at INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     data TEXT NOT NULL,
+     dedup TEXT NOT NULL UNIQUE
+   ) STRICT;
+   CREATE INDEX job_log_job ON job_log (job_id, id);
+   CREATE TABLE tasks (
+     job_id INTEGER NOT NULL,
+     role TEXT NOT NULL,
+     status TEXT NOT NULL,
+     data TEXT NOT NULL,
+     error TEXT,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (job_id, role)
+   ) STRICT;
+   CREATE TABLE checkpoints (
+     job_id INTEGER NOT NULL,
+     solver TEXT NOT NULL,
+     idx INTEGER NOT NULL,
+     step INTEGER NOT NULL,
+     state_hash TEXT NOT NULL,
+     blob TEXT NOT NULL,
+     PRIMARY KEY (job_id, solver, idx)
+   ) STRICT;
+   CREATE TABLE results (
+     job_id INTEGER NOT NULL,
+     root TEXT NOT NULL,
+     model_hash TEXT NOT NULL,
+     list TEXT NOT NULL,
+     solver TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (job_id, root)
+   ) STRICT;
+   CREATE TABLE peer_addrs (
+     peer_id TEXT NOT NULL,
+     addr TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (peer_id, addr)
+   ) STRICT, WITHOUT ROWID;`,
 ];
+
+/** The schema version this code writes (the number of migrations). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function openDb(path: string): NodeDb {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -198,6 +276,7 @@ export function openDb(path: string): NodeDb {
       },
     },
     transaction,
+    sql: db,
     schemaVersion: () => currentVersion(db),
     close() {
       if (db.isOpen) db.close();

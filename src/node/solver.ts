@@ -1,0 +1,325 @@
+// The solver role: find open jobs (the chain's JobPosted is the truth, a gossip announcement only
+// brings it sooner), fetch the spec and data by hash, check them and measure what the job needs,
+// claim what the declared hardware can run (respecting the reputation priority window), train in
+// the compute worker with progress on gossip, publish every checkpoint as a blob and commit the
+// checkpoint root as training goes, submit the result, finalize after the challenge window and
+// withdraw. Every step is recorded in the task table before the next, so a restart (kill -9 at
+// any moment) picks up where the node stopped: training resumes from its last checkpoint.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ContractRevertError } from '../chain/errors.ts';
+import { claimJob, commitCheckpoints, finalize, getJob, reopenExpired, submitResult, withdraw, withdrawable } from '../chain/market.ts';
+import { reputationScore } from '../chain/reputation.ts';
+import { readChainFromCheckpoints } from '../train/checkpoint.ts';
+import type { JobSpec } from '../train/spec.ts';
+import { alive } from '../chain/devnet.ts';
+import { checkpointSteps, dataBlobsOf, encodeCheckpointList, listRoot, modelHashOf, parseSpecBlob, type CheckpointList } from './artifacts.ts';
+import { ensureBlob, jobIdHex, publishBlob, say, type NodeContext } from './context.ts';
+import type { JobRow } from './state.ts';
+import { isWorker, startTask, type Inspection, type RunningTask } from './work.ts';
+
+export interface SolverTaskData extends Record<string, unknown> {
+  reason?: string;
+  inspection?: Inspection;
+  /** The contract's `since` right after our claim: tells our claim apart from a later one. */
+  claimedSince?: number;
+  outDir?: string;
+  workerPid?: number;
+  root?: string;
+  list?: string;
+  attempts?: number;
+}
+
+const SAFETY = 1.5; // estimated training time × SAFETY + startup must fit the job's duration
+
+export interface Solver {
+  tick(): void;
+  /** Job ids being trained now. */
+  training(): bigint[];
+  stop(): void;
+}
+
+export function createSolver(ctx: NodeContext): Solver {
+  const busy = new Set<string>();
+  const workers = new Map<bigint, RunningTask>();
+  const specs = new Map<bigint, JobSpec>();
+  let score: { value: bigint; at: number } | undefined;
+
+  const lastTry = new Map<string, number>();
+  function run(key: string, fn: () => Promise<void>, everyMs = 1000) {
+    if (busy.has(key) || Date.now() - (lastTry.get(key) ?? 0) < everyMs) return;
+    lastTry.set(key, Date.now());
+    busy.add(key);
+    fn()
+      .catch((e: Error) => ctx.log(`solver ${key}: ${e.message.split('\n')[0]}`))
+      .finally(() => busy.delete(key));
+  }
+
+  const me = () => ctx.address.toLowerCase();
+  const mine = (j: JobRow) => j.solver?.toLowerCase() === me();
+
+  async function specOf(j: JobRow): Promise<JobSpec> {
+    let spec = specs.get(j.jobId);
+    if (!spec) {
+      await ensureBlob(ctx, j.specHash);
+      spec = parseSpecBlob(await ctx.store.get(j.specHash), j.specHash);
+      specs.set(j.jobId, spec);
+    }
+    return spec;
+  }
+
+  /** Fetch, check and measure a job; decide whether this node can run it. */
+  async function prepare(j: JobRow): Promise<void> {
+    ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'preparing');
+    let spec: JobSpec;
+    try {
+      spec = await specOf(j);
+    } catch (e) {
+      // A spec nobody serves (yet): try again on a later tick.
+      ctx.state.tasks.put(j.jobId, 'solver', 'waiting', { reason: (e as Error).message.split('\n')[0] });
+      return;
+    }
+    const skip = (reason: string) => {
+      ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'skipped', { reason });
+      ctx.log(`job ${j.jobId}: skipped (${reason})`);
+    };
+    const steps = checkpointSteps(spec.steps, spec.checkpointInterval);
+    if (steps.length !== j.checkpoints) return skip(`the job commits ${j.checkpoints} checkpoints, its spec writes ${steps.length}`);
+    for (const h of dataBlobsOf(spec)) await ensureBlob(ctx, h, [], 300_000);
+    const inspect = startTask({ kind: 'inspect', spec, baseDir: ctx.dataDir, threads: ctx.threads });
+    const lines = await inspect.done;
+    const ins = lines.find((l) => l.type === 'inspected') as Inspection;
+    if (ins.specHash !== j.specHash) return skip(`spec hash ${ins.specHash} is not the posted ${j.specHash}`);
+    if (ins.datasetHash !== j.datasetHash) return skip(`dataset hash ${ins.datasetHash} is not the posted ${j.datasetHash}`);
+    if (ins.peakRssMiB > ctx.hardware.memoryMiB) return skip(`needs ~${Math.ceil(ins.peakRssMiB)} MiB, this node declares ${ctx.hardware.memoryMiB}`);
+    const estSec = (ins.stepMs * spec.steps) / 1000;
+    if (estSec * SAFETY + 10 > j.duration) return skip(`needs ~${Math.ceil(estSec)} s of training, the job allows ${j.duration} s`);
+    ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'ready', { inspection: ins, reason: undefined });
+    ctx.log(`job ${j.jobId}: fits (${ins.params} parameters, ~${estSec.toFixed(1)} s, ~${Math.ceil(ins.peakRssMiB)} MiB)`);
+  }
+
+  async function myScore(): Promise<bigint> {
+    if (score && Date.now() - score.at < 5000) return score.value;
+    const id = ctx.nodeId();
+    const value = id === undefined ? 0n : await reputationScore(ctx.client(), id);
+    score = { value, at: Date.now() };
+    return value;
+  }
+
+  async function claim(j: JobRow): Promise<void> {
+    const nodeId = ctx.nodeId();
+    if (nodeId === undefined) return;
+    if (workers.size > 0) return; // one job at a time
+    const priorityEnds = j.since + ctx.deployment.params.priorityWindow;
+    if (ctx.chainNow() < priorityEnds && (await myScore()) <= 0n) return; // reputable nodes first
+    try {
+      const tx = await ctx.tx(() => claimJob(ctx.client(), j.jobId, nodeId));
+      const after = await getJob(ctx.client(), j.jobId);
+      ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'training', { claimedSince: after.since, outDir: join(ctx.dataDir, 'runs', String(j.jobId)), attempts: 0 });
+      ctx.log(`job ${j.jobId}: claimed (tx ${tx.hash.slice(0, 10)})`);
+      await say(ctx, 'claim', { jobId: jobIdHex(j.jobId), txHash: tx.hash });
+    } catch (e) {
+      if (e instanceof ContractRevertError && e.errorName === 'PriorityWindow') return;
+      if (e instanceof ContractRevertError && e.errorName === 'BadState') {
+        ctx.state.tasks.put(j.jobId, 'solver', 'lost', { reason: 'another solver claimed it first' });
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /** Puts a checkpoint file into the blob store and the table, tells the network, commits progress. */
+  async function publishCheckpoint(j: JobRow, spec: JobSpec, step: number, stateHash: string, path: string): Promise<void> {
+    const steps = checkpointSteps(spec.steps, spec.checkpointInterval);
+    const index = steps.indexOf(step);
+    if (index < 0) return;
+    const known = ctx.state.checkpoints.list(j.jobId, ctx.address);
+    if (!known.some((c) => c.index === index && c.stateHash === stateHash)) {
+      const blob = await publishBlob(ctx, new Uint8Array(readFileSync(path)));
+      ctx.state.checkpoints.put({ jobId: j.jobId, solver: ctx.address, index, step, stateHash, blob });
+      await say(ctx, 'checkpoint', { jobId: jobIdHex(j.jobId), index, step, stateHash, blob });
+    }
+    await commitProgress(j);
+  }
+
+  /** Commits the root over the checkpoints so far (not the last: submitResult covers it). */
+  async function commitProgress(j: JobRow): Promise<void> {
+    const cks = ctx.state.checkpoints.list(j.jobId, ctx.address);
+    let count = 0;
+    while (count < cks.length && cks[count].index === count) count++;
+    if (count === 0 || count >= j.checkpoints) return;
+    const onChain = await getJob(ctx.client(), j.jobId);
+    if (onChain.committed >= count || onChain.solver.toLowerCase() !== me()) return;
+    const root = listRoot(j.jobId, ctx.address, cks.slice(0, count).map((c) => c.stateHash));
+    await ctx.tx(() => commitCheckpoints(ctx.client(), j.jobId, count, root));
+    ctx.log(`job ${j.jobId}: committed ${count}/${j.checkpoints} checkpoints`);
+  }
+
+  async function train(j: JobRow): Promise<void> {
+    const task = ctx.state.tasks.get<SolverTaskData>(j.jobId, 'solver')!;
+    const spec = await specOf(j);
+    const outDir = task.data.outDir!;
+    // A worker of an earlier life of this daemon stops by itself; make sure before starting another.
+    if (task.data.workerPid && alive(task.data.workerPid) && isWorker(task.data.workerPid)) process.kill(task.data.workerPid, 'SIGKILL');
+    // Checkpoints written before a crash but not yet published.
+    for (const e of readChainFromCheckpoints(outDir).entries) await publishCheckpoint(j, spec, e.step, e.stateHash, join(outDir, e.file));
+    if (ctx.faults.has('crash-before-train')) process.exit(99);
+    let lastSaid = 0;
+    let publishing: Promise<void> = Promise.resolve();
+    const w = startTask(
+      { kind: 'train', spec, baseDir: ctx.dataDir, outDir, threads: ctx.threads },
+      {
+        onLine: (l) => {
+          if (l.type === 'step') {
+            ctx.state.log.add(j.jobId, 'progress', { step: l.step, steps: l.steps, loss: l.loss, solver: ctx.address }, `p:${j.jobId}:${me()}:${l.step}`);
+            if (Date.now() - lastSaid > 500 || l.step === l.steps) {
+              lastSaid = Date.now();
+              void say(ctx, 'progress', { jobId: jobIdHex(j.jobId), step: l.step, steps: l.steps, loss: l.loss });
+            }
+          } else if (l.type === 'checkpoint') {
+            publishing = publishing.then(() => publishCheckpoint(j, spec, l.step, l.stateHash, l.path)).catch((e: Error) => ctx.log(`job ${j.jobId}: checkpoint ${l.step}: ${e.message.split('\n')[0]}`));
+          }
+        },
+        log: (t) => ctx.log(`worker: ${t.trimEnd()}`),
+      },
+    );
+    workers.set(j.jobId, w);
+    ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'training', { workerPid: w.pid });
+    ctx.log(`job ${j.jobId}: training (worker ${w.pid})`);
+    try {
+      await w.done;
+    } catch (e) {
+      const attempts = (task.data.attempts ?? 0) + 1;
+      ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', attempts >= 3 ? 'failed' : 'training', { attempts }, { error: (e as Error).message });
+      throw e;
+    } finally {
+      workers.delete(j.jobId);
+    }
+    await publishing;
+    ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'trained', { workerPid: undefined });
+    await submit(j);
+  }
+
+  async function submit(j: JobRow): Promise<void> {
+    const spec = await specOf(j);
+    const cks = ctx.state.checkpoints.list(j.jobId, ctx.address);
+    if (cks.length !== j.checkpoints) throw new Error(`have ${cks.length} of ${j.checkpoints} checkpoints`);
+    const list: CheckpointList = {
+      v: 1,
+      jobId: j.jobId.toString(),
+      solver: me(),
+      specHash: j.specHash,
+      checkpoints: cks.map((c) => ({ index: c.index, step: c.step, stateHash: c.stateHash, blob: c.blob })),
+    };
+    void spec;
+    const listHash = await publishBlob(ctx, encodeCheckpointList(list));
+    const hashes = cks.map((c) => c.stateHash);
+    let root = listRoot(j.jobId, ctx.address, hashes);
+    let modelHash = modelHashOf(hashes[hashes.length - 1]);
+    if (ctx.faults.has('wrong-result')) {
+      // A cheating solver (fault tests): claims a final state it never reached.
+      hashes[hashes.length - 1] = 'f'.repeat(64);
+      root = listRoot(j.jobId, ctx.address, hashes);
+      modelHash = modelHashOf(hashes[hashes.length - 1]);
+    }
+    try {
+      await ctx.tx(() => submitResult(ctx.client(), j.jobId, root, modelHash));
+    } catch (e) {
+      if (e instanceof ContractRevertError && (e.errorName === 'DeadlinePassed' || e.errorName === 'BadState' || e.errorName === 'NotSolver')) {
+        ctx.state.tasks.put(j.jobId, 'solver', 'abandoned', { reason: e.shortMessage });
+        return;
+      }
+      throw e;
+    }
+    ctx.state.results.put({ jobId: j.jobId, root, modelHash, list: listHash, solver: ctx.address, at: Date.now() });
+    ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'submitted', { root, list: listHash });
+    ctx.log(`job ${j.jobId}: result submitted (model ${modelHash.slice(0, 14)})`);
+    await say(ctx, 'result', { jobId: jobIdHex(j.jobId), root, modelHash, list: listHash });
+  }
+
+  async function settle(j: JobRow): Promise<void> {
+    if (j.state === 'submitted' && ctx.chainNow() >= j.since + j.challengeWindow) {
+      try {
+        await ctx.tx(() => finalize(ctx.client(), j.jobId));
+        ctx.log(`job ${j.jobId}: finalized`);
+      } catch (e) {
+        if (!(e instanceof ContractRevertError)) throw e; // window not over by the chain's clock, or finalized by someone else
+      }
+      return;
+    }
+    if (j.state === 'finalized') {
+      if ((await withdrawable(ctx.client())) > 0n) {
+        const w = await ctx.tx(() => withdraw(ctx.client()));
+        ctx.log(`withdrew ${w.amount} wei`);
+      }
+      ctx.state.tasks.put(j.jobId, 'solver', 'done');
+    }
+  }
+
+  return {
+    tick() {
+      const jobs = ctx.state.jobs.list({ states: ['open', 'claimed', 'submitted', 'disputed', 'finalized'] });
+      for (const j of jobs) {
+        const t = ctx.state.tasks.get<SolverTaskData>(j.jobId, 'solver');
+        const key = String(j.jobId);
+        if (j.state === 'open') {
+          // One job inspected at a time: each inspection is a worker process that trains two steps.
+          if (t === undefined || t.status === 'waiting' || (t.status === 'preparing' && !busy.has(`prep:${key}`))) {
+            if (![...busy].some((k) => k.startsWith('prep:'))) run(`prep:${key}`, () => prepare(j));
+          } else if (t.status === 'ready') run(key, () => claim(j));
+          else if ((t.status === 'lost' || t.status === 'abandoned' || t.status === 'training' || t.status === 'submitted') && t.data.inspection) {
+            // Reopened (a solver timed out or lost a dispute): it is claimable again.
+            ctx.state.tasks.put(j.jobId, 'solver', 'ready', { reason: undefined });
+            const w = workers.get(j.jobId);
+            w?.kill();
+          }
+          continue;
+        }
+        if (j.state === 'claimed' && !mine(j)) {
+          // Someone else's claim past its deadline: reopen it (that solver is slashed) and compete for it.
+          if (ctx.chainNow() > j.since + j.duration + 1) {
+            run(`reopen:${key}`, async () => {
+              try {
+                await ctx.tx(() => reopenExpired(ctx.client(), j.jobId));
+                ctx.log(`job ${j.jobId}: reopened (its solver missed the deadline)`);
+              } catch (e) {
+                if (!(e instanceof ContractRevertError)) throw e;
+              }
+            });
+          }
+          if (t && (t.status === 'training' || t.status === 'trained')) {
+            workers.get(j.jobId)?.kill();
+            ctx.state.tasks.put(j.jobId, 'solver', 'lost', { reason: 'claimed by another solver' });
+          }
+          continue;
+        }
+        if (j.state === 'claimed' && mine(j) && t) {
+          if (ctx.chainNow() > j.since + j.duration) {
+            workers.get(j.jobId)?.kill();
+            if (t.status !== 'abandoned') {
+              ctx.state.tasks.put(j.jobId, 'solver', 'abandoned', { reason: 'deadline passed' });
+              ctx.log(`job ${j.jobId}: deadline passed, abandoned`);
+            }
+            continue;
+          }
+          if (!['training', 'trained', 'submitted', 'abandoned', 'failed'].includes(t.status)) {
+            // Our claim went through but the node stopped before recording it.
+            ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'training', { claimedSince: j.since, outDir: join(ctx.dataDir, 'runs', String(j.jobId)), attempts: 0 });
+            continue;
+          }
+          if (t.status === 'training' && !workers.has(j.jobId)) run(key, () => train(j));
+          else if (t.status === 'trained') run(key, () => submit(j));
+          continue;
+        }
+        if (mine(j) && t && (t.status === 'submitted' || t.status === 'trained') && (j.state === 'submitted' || j.state === 'finalized')) {
+          if (t.status === 'trained') ctx.state.tasks.put(j.jobId, 'solver', 'submitted');
+          run(key, () => settle(j));
+        }
+      }
+    },
+    training: () => [...workers.keys()],
+    stop() {
+      for (const w of workers.values()) w.kill();
+    },
+  };
+}

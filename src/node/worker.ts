@@ -1,0 +1,123 @@
+// The daemon's compute process: training, replay and job inspection run here, outside the
+// daemon's event loop (libp2p stays responsive), in a process of their own (the engine's kernel
+// memory goes back to the OS when it exits). One task per process:
+//
+//   node src/node/worker.ts '<task JSON>'      reports on fd 3, one JSON object per line
+//
+// Lines are written with writeSync, so they leave while the training loop holds the thread. The
+// worker stops by itself when its daemon dies (its parent pid changes), so a kill -9 of the
+// daemon never leaves a second trainer writing into a run directory.
+import { writeSync } from 'node:fs';
+import { VeritrainError } from '../errors.ts';
+import { setBackend, getBackend } from '../engine/kernels/current.ts';
+import { createWasmBackend } from '../engine/kernels/wasm/index.ts';
+import { loadCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
+import { parseSpec, type JobSpec } from '../train/spec.ts';
+import { prepareJob, stateHashOf, stateTensors, train, trainStep, type Job } from '../train/train.ts';
+import { replaySegment } from '../verify/replay.ts';
+import type { WorkerLine, WorkerTask } from './work.ts';
+
+const parent = process.ppid;
+
+function emit(line: WorkerLine): void {
+  writeSync(3, JSON.stringify(line) + '\n');
+}
+
+function checkParent(): void {
+  if (process.ppid !== parent) process.exit(70);
+}
+
+/** The initial state (step 0) as a checkpoint to replay from: nobody publishes it, everyone derives it. */
+function initialCheckpoint(job: Job): Checkpoint {
+  return {
+    specHash: job.specHash,
+    step: 0,
+    tensors: stateTensors(job),
+    optimizerSteps: 0,
+    cursor: { step: 0, epoch: 0 } as Checkpoint['cursor'],
+    prevLink: '',
+    link: '',
+    stateHash: stateHashOf(job, 0),
+  };
+}
+
+function elements(job: Job): number {
+  return job.model.params.reduce((n, p) => n + p.data.length, 0);
+}
+
+async function run(task: WorkerTask): Promise<void> {
+  setBackend(await createWasmBackend({ threads: task.threads ?? 1 }));
+  const spec: JobSpec = parseSpec(task.spec);
+  if (task.kind === 'inspect') {
+    const job = prepareJob(spec, task.baseDir);
+    const params = elements(job);
+    const optimizerBuffers = Object.values(job.optimizer.state.buffers).reduce((n, b) => n + b.length, 0);
+    const datasetBytes = job.train.kind === 'classification' ? job.train.x.byteLength + job.train.y.byteLength : job.train.tokens.byteLength;
+    const initStateHash = stateHashOf(job, 0);
+    // Two real steps in this throwaway process: the second one's time and the peak memory are
+    // what the job will need (the first warms the JIT up).
+    const t0 = performance.now();
+    trainStep(job, 0);
+    const t1 = performance.now();
+    if (spec.steps > 1) trainStep(job, 1);
+    const t2 = performance.now();
+    emit({
+      type: 'inspected',
+      specHash: job.specHash,
+      datasetHash: await datasetHashOf(spec, task.baseDir),
+      params,
+      stateBytes: 4 * (2 * params + optimizerBuffers),
+      datasetBytes,
+      initStateHash,
+      stepMs: spec.steps > 1 ? t2 - t1 : t1 - t0,
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    });
+    return;
+  }
+  if (task.kind === 'train') {
+    let lastReport = 0;
+    const result = train(spec, {
+      outDir: task.outDir,
+      baseDir: task.baseDir,
+      evaluate: true,
+      onStep: (s) => {
+        checkParent();
+        const now = performance.now();
+        if (now - lastReport >= (task.progressMs ?? 250) || s.step === s.steps) {
+          lastReport = now;
+          emit({ type: 'step', step: s.step, steps: s.steps, loss: s.loss });
+        }
+      },
+      onCheckpoint: (c) => emit({ type: 'checkpoint', step: c.step, stateHash: c.stateHash, path: c.path }),
+    });
+    emit({ type: 'trained', finalHash: result.finalHash, steps: result.steps, resumedFrom: result.resumedFrom, testAccuracy: result.testAccuracy, testLoss: result.testLoss });
+    return;
+  }
+  if (task.kind === 'replay') {
+    const job = prepareJob(spec, task.baseDir);
+    for (const seg of task.segments) {
+      const start = seg.fromPath === null ? initialCheckpoint(job) : loadCheckpoint(seg.fromPath);
+      const r = replaySegment(job, start, seg.steps, { onStep: checkParent });
+      emit({ type: 'replayed', index: seg.index, fromStep: r.fromStep, toStep: r.toStep, fromHash: start.stateHash, endHash: r.endHash });
+    }
+    return;
+  }
+}
+
+async function datasetHashOf(spec: JobSpec, baseDir: string): Promise<string> {
+  // The whole dataset's hash (what the chain names), not the training split's.
+  const { loadDataset } = await import('../train/data/load.ts');
+  return loadDataset(spec.dataset, { baseDir }).hash;
+}
+
+try {
+  const task = JSON.parse(process.argv[2]) as WorkerTask;
+  await run(task);
+  emit({ type: 'end' });
+} catch (e) {
+  const err = e instanceof VeritrainError ? e : undefined;
+  emit({ type: 'error', name: (e as Error)?.name ?? 'Error', message: err?.shortMessage ?? (e as Error)?.message ?? String(e), details: err?.details, hint: err?.hint });
+  process.exitCode = 1;
+} finally {
+  await getBackend().close?.();
+}
