@@ -7,6 +7,7 @@ import {
 } from './ops.ts';
 import { uniforms, type RngStream } from './rng.ts';
 import { Tensor } from './tensor.ts';
+import { traceInput, traceOp, tracing } from './trace.ts';
 
 export { conv2dPrim as conv2d };
 
@@ -52,7 +53,9 @@ export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
     if (!(l >= 0 && l < C)) throw new ShapeError(`label ${l} at row ${i} out of range [0, ${C})`);
     onehot[i * C + l] = 1;
   }
-  const picked = sum(mul(logSoftmax(logits, 1), new Tensor(onehot, [N, C])));
+  const hot = new Tensor(onehot, [N, C]);
+  if (tracing) traceOp('onehot', { classes: C }, [labels], hot);
+  const picked = sum(mul(logSoftmax(logits, 1), hot));
   return div(neg(picked), N);
 }
 
@@ -86,7 +89,21 @@ export function dropout(x: Tensor, p: number, stream: RngStream, offset: number)
   const scale = Math.fround(1 / Math.fround(1 - pf));
   const m = new Float32Array(x.size);
   for (let i = 0; i < m.length; i++) m[i] = u[i] >= pf ? scale : 0;
-  return mul(x, new Tensor(m, x.shape));
+  const mask = new Tensor(m, x.shape);
+  if (tracing) {
+    const key = traceKey(stream);
+    traceInput('step.rngKey', key);
+    traceOp('dropoutMask', { p: pf, offset }, [key], mask);
+  }
+  return mul(x, mask);
+}
+
+// One Int32Array per stream, so that every dropout call of a step names the same key input.
+const traceKeys = new WeakMap<RngStream, Int32Array>();
+function traceKey(s: RngStream): Int32Array {
+  let k = traceKeys.get(s);
+  if (!k) traceKeys.set(s, (k = new Int32Array(s.key)));
+  return k;
 }
 
 export function embedding(table: Tensor, ids: Int32Array, shape: readonly number[]): Tensor {
@@ -131,7 +148,12 @@ export function causalSelfAttention(x: Tensor, p: AttentionParams, heads: number
   const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [B, heads, T, dh]);
   const q = part(0), k = part(1), v = part(2);
   const scale = Math.fround(1 / Math.sqrt(dh));
-  const att = softmax(add(mul(matmul(q, k, { transB: true }), scale), causalMask(T)), -1);
+  let mask = causalMask(T);
+  if (tracing) {
+    mask = new Tensor(mask.data, mask.shape); // a fresh value of this step's trace
+    traceOp('causalMask', { size: T }, [], mask);
+  }
+  const att = softmax(add(mul(matmul(q, k, { transB: true }), scale), mask), -1);
   const y = reshape(permute(matmul(att, v), [0, 2, 1, 3]), [B, T, D]);
   return linear(y, p.wo, p.bo);
 }

@@ -10,6 +10,7 @@ import { InputError, ShapeError } from '../errors.ts';
 import { expf, logf, tanhf } from './math.ts';
 import { getBackend } from './kernels/current.ts';
 import { Tensor, makeResult, sizeOf, stridesOf, type Shape } from './tensor.ts';
+import { traceOp, tracing } from './trace.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Broadcasting
@@ -102,6 +103,12 @@ function runPattern(out: Shape, inp: Shape): { outer: number; mid: number; inner
  */
 export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
+  const r = sumToData(g, shape);
+  if (tracing) traceOp('sumTo', { shape: [...shape] }, [g], r);
+  return r;
+}
+
+function sumToData(g: Tensor, shape: Shape): Tensor {
   const out = new Float32Array(sizeOf(shape));
   const x = g.data;
   const run = runPattern(g.shape, shape);
@@ -212,7 +219,10 @@ function binaryData(op: number, a: Tensor, b: Tensor, shape: number[]): Float32A
 }
 
 function asTensor(v: Tensor | number): Tensor {
-  return typeof v === 'number' ? new Tensor(new Float32Array([v]), []) : v;
+  if (typeof v !== 'number') return v;
+  const t = new Tensor(new Float32Array([v]), []);
+  if (tracing) traceOp('const', { value: t.data[0] }, [], t);
+  return t;
 }
 
 function binary(op: number, av: Tensor | number, bv: Tensor | number): Tensor {
@@ -317,7 +327,7 @@ export function sum(x: Tensor, axis?: number, keepDims = false): Tensor {
     let acc = 0;
     const d = x.data;
     for (let i = 0; i < d.length; i++) acc = Math.fround(acc + d[i]);
-    return makeResult('sum', new Float32Array([acc]), [], [x], (g) => [expand(g, x.shape)]);
+    return makeResult('sum', new Float32Array([acc]), [], [x], (g) => [expand(g, x.shape)], { axis: null, keepDims: false });
   }
   const ax = normAxis(axis, x.rank);
   const L = x.shape[ax];
@@ -334,7 +344,7 @@ export function sum(x: Tensor, axis?: number, keepDims = false): Tensor {
   }
   const shape = reduceShape(x.shape, ax, keepDims);
   const kept = reduceShape(x.shape, ax, true);
-  return makeResult('sum', out, shape, [x], (g) => [expand(reshape(g, kept), x.shape)]);
+  return makeResult('sum', out, shape, [x], (g) => [expand(reshape(g, kept), x.shape)], { axis: ax, keepDims });
 }
 
 export function max(x: Tensor, axis: number, keepDims = false): Tensor {
@@ -368,8 +378,10 @@ export function max(x: Tensor, axis: number, keepDims = false): Tensor {
         }
       }
     }
-    return [new Tensor(gi, x.shape)];
-  });
+    const r = new Tensor(gi, x.shape);
+    if (tracing) traceOp('maxBackward', { axis: ax }, [x, new Tensor(out, shape), g], r);
+    return [r];
+  }, { axis: ax, keepDims });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,7 +450,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
       }
     }
     return [ga, gb];
-  });
+  }, { transA, transB });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,7 +465,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     s[neg1] = rest === 0 ? 0 : x.size / rest;
   }
   if (sizeOf(s) !== x.size) throw new ShapeError(`cannot reshape [${x.shape}] to [${shape}]`);
-  return makeResult('reshape', x.data, s, [x], (g) => [reshape(g, x.shape)]);
+  return makeResult('reshape', x.data, s, [x], (g) => [reshape(g, x.shape)], { shape: s });
 }
 
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
@@ -487,7 +499,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   }
   const inv = new Array<number>(r);
   axes.forEach((a, i) => (inv[a] = i));
-  return makeResult('permute', out, shape, [x], (g) => [permute(g, inv)]);
+  return makeResult('permute', out, shape, [x], (g) => [permute(g, inv)], { axes: [...axes] });
 }
 
 /** Elements [start, end) along one axis. */
@@ -503,7 +515,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   }
   const shape = [...x.shape];
   shape[ax] = len;
-  return makeResult('slice', out, shape, [x], (g) => [pad(g, ax, start, L - end)]);
+  return makeResult('slice', out, shape, [x], (g) => [pad(g, ax, start, L - end)], { axis: ax, start, end });
 }
 
 /** Zero padding of `before` and `after` elements along one axis. */
@@ -518,7 +530,7 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
   }
   const shape = [...x.shape];
   shape[ax] = L2;
-  return makeResult('pad', out, shape, [x], (g) => [slice(g, ax, before, before + L)]);
+  return makeResult('pad', out, shape, [x], (g) => [slice(g, ax, before, before + L)], { axis: ax, before, after });
 }
 
 export function concat(xs: Tensor[], axis: number): Tensor {
@@ -549,7 +561,7 @@ export function concat(xs: Tensor[], axis: number): Tensor {
       s += t.shape[ax];
       return r;
     });
-  });
+  }, { axis: ax });
 }
 
 /** Broadcast to `shape` by copying. Backward: sumTo (ascending row-major source order). */
@@ -561,7 +573,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const out = new Float32Array(map.length);
   const d = x.data;
   for (let i = 0; i < map.length; i++) out[i] = d[map[i]];
-  return makeResult('expand', out, shape, [x], (g) => [sumTo(g, x.shape)]);
+  return makeResult('expand', out, shape, [x], (g) => [sumTo(g, x.shape)], { shape: [...shape] });
 }
 
 /**
@@ -588,8 +600,10 @@ export function gather(table: Tensor, indices: Int32Array, indexShape: readonly 
       const o = indices[p] * row, s = p * row;
       for (let j = 0; j < row; j++) gt[o + j] += gd[s + j];
     }
-    return [new Tensor(gt, table.shape)];
-  });
+    const r = new Tensor(gt, table.shape);
+    if (tracing) traceOp('scatterAdd', { rows: V }, [g, indices], r);
+    return [r];
+  }, undefined, [table, indices]);
 }
 
 export interface Conv2dGeometry {
@@ -667,8 +681,10 @@ export function im2col(x: Tensor, geo: Conv2dGeometry): Tensor {
         }
       }
     }
-    return [new Tensor(gx, x.shape)];
-  });
+    const r = new Tensor(gx, x.shape);
+    if (tracing) traceOp('col2im', { kh, kw, stride, pad: p, shape: [...x.shape] }, [g], r);
+    return [r];
+  }, { kh, kw, stride, pad: p });
 }
 
 /**

@@ -5,6 +5,7 @@
 // one deterministic order (reverse of a depth-first topological order that follows inputs in
 // argument order), so gradient accumulation order depends only on the program, never on timing.
 import { NumericError, ShapeError } from '../errors.ts';
+import { traceOp, tracing, type Attrs, type TraceValue } from './trace.ts';
 
 export type Shape = readonly number[];
 
@@ -126,7 +127,9 @@ export class Tensor {
     if (!seed && this.size !== 1) throw new ShapeError('backward() without a seed needs a scalar');
     const order = topoOrder(this);
     const grads = new Map<Tensor, Tensor>();
-    grads.set(this, seed ?? new Tensor(new Float32Array([1]), this.shape));
+    const start = seed ?? new Tensor(new Float32Array([1]), this.shape);
+    if (!seed && tracing) traceOp('const', { value: 1 }, [], start);
+    grads.set(this, start);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
@@ -134,7 +137,7 @@ export class Tensor {
       if (!t.gradFn) {
         // A leaf gets its own buffer: `g` may be shared (add passes one gradient to both inputs,
         // reshape shares data) and optimizers/clipping update .grad in place.
-        if (t.requiresGrad) t.grad = t.grad ? addInto(t.grad, g) : new Tensor(g.data.slice(), t.shape);
+        if (t.requiresGrad) t.grad = t.grad ? addInto(t.grad, g) : leafCopy(g, t.shape);
         continue;
       }
       const ins = t.gradFn.inputs;
@@ -158,7 +161,15 @@ function addInto(a: Tensor, b: Tensor): Tensor {
   const out = new Float32Array(a.size);
   const x = a.data, y = b.data;
   for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
-  return new Tensor(out, a.shape);
+  const r = new Tensor(out, a.shape);
+  if (tracing) traceOp('add', undefined, [a, b], r);
+  return r;
+}
+
+function leafCopy(g: Tensor, shape: Shape): Tensor {
+  const r = new Tensor(g.data.slice(), shape);
+  if (tracing) traceOp('copy', undefined, [g], r);
+  return r;
 }
 
 function topoOrder(root: Tensor): Tensor[] {
@@ -187,8 +198,9 @@ function topoOrder(root: Tensor): Tensor[] {
 }
 
 /**
- * Wrap an op's output: record the graph if any input needs a gradient, and check for NaN/Inf
- * when checking is on.
+ * Wrap an op's output: record the graph if any input needs a gradient, report it to the op
+ * observer (trace.ts: `attrs`, and `traced` where the op reads more than its graph inputs), and
+ * check for NaN/Inf when checking is on.
  */
 export function makeResult(
   op: string,
@@ -196,10 +208,13 @@ export function makeResult(
   shape: Shape,
   inputs: Tensor[],
   backward: (g: Tensor) => (Tensor | null)[],
+  attrs?: Attrs,
+  traced?: readonly TraceValue[],
 ): Tensor {
   const needs = gradEnabled && inputs.some((t) => t.requiresGrad);
   const out = new Tensor(data, shape, needs);
   if (needs) out.gradFn = { op, inputs, backward };
+  if (tracing) traceOp(op, attrs, traced ?? inputs, out);
   if (checkFinite) {
     opCounter++;
     for (let i = 0; i < data.length; i++) {

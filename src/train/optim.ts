@@ -1,8 +1,9 @@
 // Optimizers, gradient clipping and the learning-rate schedule. Every update is a per-element
 // scalar program in binary32 (written beside each), applied in place to the parameters.
-import type { Tensor } from '../engine/tensor.ts';
-import type { AdamwConstants } from '../engine/kernels/backend.ts';
+import { Tensor } from '../engine/tensor.ts';
+import type { AdamwConstants, SgdConstants } from '../engine/kernels/backend.ts';
 import { getBackend } from '../engine/kernels/current.ts';
+import { traceInput, traceOp, tracing } from '../engine/trace.ts';
 
 const f = Math.fround;
 
@@ -45,8 +46,19 @@ function sgd(cfg: Extract<OptimizerConfig, { type: 'sgd' }>, state: OptimizerSta
   return {
     state,
     step(params, lrIn) {
-      const c = { mu, wd, lr: f(lrIn), first: state.t === 0 };
-      for (const p of params) getBackend().sgd(p.data, p.grad!.data, state.buffers[`optim.momentum.${p.name}`], c);
+      const c: SgdConstants = { mu, wd, lr: f(lrIn), first: state.t === 0 };
+      const lr = tracing ? stepInput('step.lr', c.lr) : null;
+      const first = tracing ? stepInput('step.first', c.first ? 1 : 0) : null;
+      for (const p of params) {
+        const buf = state.buffers[`optim.momentum.${p.name}`];
+        const bufIn = tracing ? new Tensor(buf, p.shape) : null;
+        getBackend().sgd(p.data, p.grad!.data, buf, c);
+        if (tracing) {
+          const bufOut = new Tensor(buf, p.shape);
+          traceOp('sgdBuf', { mu, wd }, [bufIn!, p.grad!, p, first!], bufOut);
+          traceOp('sgdW', undefined, [p, bufOut, lr!], new Tensor(p.data, p.shape));
+        }
+      }
       state.t++;
     },
   };
@@ -64,19 +76,22 @@ function adamw(cfg: Extract<OptimizerConfig, { type: 'adamw' }>, state: Optimize
   return {
     state,
     step(params, lrIn) {
-      const lr = f(lrIn);
       const t = state.t + 1;
-      let b1t = 1, b2t = 1;
-      for (let k = 0; k < t; k++) {
-        b1t = f(b1t * b1);
-        b2t = f(b2t * b2);
-      }
-      const stepSize = f(lr / f(1 - b1t));
-      const sbc2 = f(Math.sqrt(f(1 - b2t)));
-      const c: AdamwConstants = { b1, c1, b2, c2, sbc2, eps, stepSize, decay: f(lr * wd), weightDecay: wd };
+      const c = adamwConstants(cfg, t, lrIn);
+      const k = tracing
+        ? { stepSize: stepInput('step.stepSize', c.stepSize), sbc2: stepInput('step.sbc2', c.sbc2), decay: stepInput('step.decay', c.decay) }
+        : null;
       for (const p of params) {
         const m = state.buffers[`optim.m.${p.name}`], v = state.buffers[`optim.v.${p.name}`];
+        const mIn = tracing ? new Tensor(m, p.shape) : null, vIn = tracing ? new Tensor(v, p.shape) : null;
         getBackend().adamw(p.data, p.grad!.data, m, v, c);
+        if (k) {
+          // Reported after the in-place kernel; the inputs name the values before it (trace.ts).
+          const mOut = new Tensor(m, p.shape), vOut = new Tensor(v, p.shape);
+          traceOp('adamwM', { b1, c1 }, [mIn!, p.grad!], mOut);
+          traceOp('adamwV', { b2, c2 }, [vIn!, p.grad!], vOut);
+          traceOp('adamwW', { eps, weightDecay: wd }, [p, mOut, vOut, k.stepSize, k.sbc2, k.decay], new Tensor(p.data, p.shape));
+        }
       }
       state.t = t;
     },
@@ -84,9 +99,42 @@ function adamw(cfg: Extract<OptimizerConfig, { type: 'adamw' }>, state: Optimize
 }
 
 /**
- * Global-norm clipping (PyTorch's clip_grad_norm_): norm = sqrt(sum of g² over parameters in
- * name order, elements ascending, one binary32 accumulator); when norm > maxNorm every gradient
- * is multiplied by f32(maxNorm / f32(norm + 1e-6)). Returns the norm before clipping.
+ * AdamW's binary32 constants of optimizer step t (counted from 1) at learning rate lr: see adamw
+ * above. The step-dependent ones (stepSize, sbc2, decay) are the schedule's step constants.
+ */
+export function adamwConstants(cfg: Extract<OptimizerConfig, { type: 'adamw' }>, t: number, lrIn: number): AdamwConstants {
+  const b1 = f(cfg.beta1), b2 = f(cfg.beta2), eps = f(cfg.eps), wd = f(cfg.weightDecay);
+  const lr = f(lrIn);
+  let b1t = 1, b2t = 1;
+  for (let k = 0; k < t; k++) {
+    b1t = f(b1t * b1);
+    b2t = f(b2t * b2);
+  }
+  const stepSize = f(lr / f(1 - b1t));
+  const sbc2 = f(Math.sqrt(f(1 - b2t)));
+  return { b1, c1: f(1 - b1), b2, c2: f(1 - b2), sbc2, eps, stepSize, decay: f(lr * wd), weightDecay: wd };
+}
+
+function stepInput(name: string, value: number): Tensor {
+  const t = new Tensor(new Float32Array([value]), []);
+  traceInput(name, t);
+  return t;
+}
+
+function constant(value: number): Tensor {
+  const t = new Tensor(new Float32Array([value]), []);
+  traceOp('const', { value: t.data[0] }, [], t);
+  return t;
+}
+
+const CLIP_EPS = f(1e-6);
+
+/**
+ * Global-norm clipping (PyTorch's clip_grad_norm_): norm = f32(sqrt(sum of g² over parameters in
+ * name order, elements ascending, one binary32 accumulator: acc = f32(acc + f32(g*g)))); scale =
+ * norm > f32(maxNorm) ? f32(f32(maxNorm) / f32(norm + f32(1e-6))) : 1, and every gradient is
+ * multiplied by scale, always (branch-free, so the op trace of a step does not depend on the data;
+ * g·1 is g to the bit). Returns the norm before clipping.
  */
 export function clipGradNorm(params: Tensor[], maxNorm: number): number {
   let acc = 0;
@@ -95,11 +143,34 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): number {
     for (let i = 0; i < g.length; i++) acc = f(acc + f(g[i] * g[i]));
   }
   const norm = f(Math.sqrt(acc));
-  if (norm > f(maxNorm)) {
-    const scale = f(f(maxNorm) / f(norm + f(1e-6)));
-    for (const p of params) {
-      const g = p.grad!.data;
-      for (let i = 0; i < g.length; i++) g[i] = g[i] * scale;
+  const max = f(maxNorm);
+  const clipped = f(max / f(norm + CLIP_EPS));
+  const scale = norm > max ? clipped : 1;
+  let scaleT: Tensor | null = null;
+  if (tracing) {
+    const sq = new Tensor(new Float32Array([acc]), []);
+    traceOp('sumSquares', undefined, params.map((p) => p.grad!), sq);
+    const normT = new Tensor(new Float32Array([norm]), []);
+    traceOp('sqrt', undefined, [sq], normT);
+    const maxT = constant(max);
+    const over = new Tensor(new Float32Array([norm > max ? 1 : 0]), []);
+    traceOp('greater', undefined, [normT, maxT], over);
+    const epsT = constant(CLIP_EPS);
+    const den = new Tensor(new Float32Array([norm + CLIP_EPS]), []);
+    traceOp('add', undefined, [normT, epsT], den);
+    const q = new Tensor(new Float32Array([clipped]), []);
+    traceOp('div', undefined, [maxT, den], q);
+    const one = constant(1);
+    scaleT = new Tensor(new Float32Array([scale]), []);
+    traceOp('select', undefined, [over, q, one], scaleT);
+  }
+  for (const p of params) {
+    const g = p.grad!.data;
+    for (let i = 0; i < g.length; i++) g[i] = g[i] * scale;
+    if (scaleT) {
+      const gIn = p.grad!;
+      p.grad = new Tensor(g, p.shape);
+      traceOp('mul', undefined, [gIn, scaleT], p.grad);
     }
   }
   return norm;

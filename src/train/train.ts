@@ -5,7 +5,8 @@
 import { NumericError, InputError } from '../errors.ts';
 import { crossEntropy } from '../engine/nn.ts';
 import { getBackend } from '../engine/kernels/current.ts';
-import { noGrad, withFiniteChecks, type Tensor } from '../engine/tensor.ts';
+import { noGrad, withFiniteChecks, Tensor } from '../engine/tensor.ts';
+import { traceInput, traceOp, tracing } from '../engine/trace.ts';
 import { classificationBatch, dataCursor, textBatch } from './data/batch.ts';
 import type { Dataset } from './data/dataset.ts';
 import { loadDataset } from './data/load.ts';
@@ -98,6 +99,7 @@ function allFinite(loss: number, params: Tensor[]): boolean {
 export function trainStep(job: Job, step: number): { loss: number; lr: number } {
   const { spec, model, optimizer } = job;
   const batch = batchAt(job, step);
+  if (tracing) traceStepInputs(job, step, batch);
   for (const p of model.params) p.grad = null;
   const loss = lossOf(model, batch, step, true);
   loss.backward();
@@ -120,6 +122,40 @@ export function trainStep(job: Job, step: number): { loss: number; lr: number } 
   const lr = learningRate(spec.optimizer.lr, spec.schedule, step, spec.steps);
   noGrad(() => optimizer.step(model.params, lr));
   return { loss: l, lr };
+}
+
+// Job inputs wrapped once per job, so every traced step names the same objects.
+const dataInputs = new WeakMap<Job, { x?: Tensor; y: Int32Array }>();
+
+/**
+ * For the op observer (engine/trace.ts): the state tensors, the job's training data and this
+ * step's batch indices are declared as inputs, and the batch is reported as computed from them.
+ */
+function traceStepInputs(job: Job, step: number, batch: Batch): void {
+  for (const p of job.model.params) traceInput(`state.${p.name}`, p);
+  for (const [name, t] of Object.entries(stateTensors(job))) {
+    if (name.startsWith('optim.')) traceInput(`state.${name}`, new Tensor(t.data, t.shape));
+  }
+  const { train, spec } = job;
+  let d = dataInputs.get(job);
+  if (train.kind === 'classification' && batch.kind === 'classification') {
+    if (!d) dataInputs.set(job, (d = { x: new Tensor(train.x, [train.n, ...train.inputShape]), y: train.y }));
+    traceInput('data.x', d.x!);
+    traceInput('data.y', d.y);
+    const b = classificationBatch(train, { seed: spec.seed, batchSize: spec.batchSize, step });
+    const indices = new Int32Array(b.indices);
+    traceInput('step.indices', indices);
+    traceOp('gather', undefined, [d.x!, indices], new Tensor(batch.x, [batch.batchSize, ...train.inputShape]));
+    traceOp('gather', undefined, [d.y, indices], batch.y);
+  } else if (train.kind === 'text' && batch.kind === 'text') {
+    if (!d) dataInputs.set(job, (d = { y: train.tokens }));
+    traceInput('data.tokens', d.y);
+    const b = textBatch(train, { seed: spec.seed, batchSize: spec.batchSize, context: batch.context, step });
+    const starts = new Int32Array(b.starts);
+    traceInput('step.starts', starts);
+    traceOp('windows', { length: batch.context, shift: 0 }, [d.y, starts], batch.x);
+    traceOp('windows', { length: batch.context, shift: 1 }, [d.y, starts], batch.y);
+  }
 }
 
 /** Parameters and optimizer buffers by name: what a checkpoint holds. */
