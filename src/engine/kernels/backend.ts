@@ -104,6 +104,29 @@ export type ReduceOp = 'sum' | 'max';
 export const GELU_C1 = Math.fround(0.044715);
 export const GELU_C2 = Math.fround(0.7978845834732056);
 
+/**
+ * Softmax over the last axis of x viewed as [rows, L], of w = x, w = f32(x*scale), or
+ * w = f32(f32(x*scale) + mask[r % maskRows, j]): nn.ts softmax(add(mul(x, scale), mask), -1)'s
+ * composition op for op. Canonical program per row r:
+ *   w[j] as above;  m = maximum over j ascending from -Inf of w[j]
+ *   e[j] = expf(w[j] - m);  s = +0, then for j ascending s = f32(s + e[j]);  y[j] = e[j] / s
+ * e and s are outputs too (the backward reads them).
+ *
+ * Its backward as autograd accumulates it (g: the gradient of y; prev: what x already holds):
+ *   gs = +0, then for j ascending gs = f32(gs + (-((g[j]*y[j]) / s)))
+ *   gx[j] = ((g[j] / s) + gs) * e[j];  with a scale: gx[j] = gx[j] * scale
+ *   out[j] = prev ? prev[j] + gx[j] : gx[j]
+ */
+export interface SoftmaxOptions {
+  rows: number;
+  L: number;
+  /** Multiply x by this binary32 value first (null: no scaling). */
+  scale: number | null;
+  /** Added after the scaling, row r % maskRows of a [maskRows, L] array (null: none). */
+  mask: Float32Array | null;
+  maskRows: number;
+}
+
 export interface Backend {
   readonly name: string;
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: MatmulParams): void;
@@ -118,6 +141,10 @@ export interface Backend {
   gelu(x: Float32Array, out: Float32Array): void;
   /** GELU backward with accumulation into `prev` (program above GELU_C1); out may be prev. */
   geluBackward(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array): void;
+  /** Softmax forward (program above SoftmaxOptions): y and e are rows×L, s is rows. */
+  softmax(x: Float32Array, o: SoftmaxOptions, y: Float32Array, e: Float32Array, s: Float32Array): void;
+  /** Softmax backward (program above SoftmaxOptions); out may be prev. */
+  softmaxBackward(g: Float32Array, y: Float32Array, e: Float32Array, s: Float32Array, o: SoftmaxOptions, prev: Float32Array | null, out: Float32Array): void;
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwConstants): void;
   sgd(w: Float32Array, g: Float32Array, buf: Float32Array, c: SgdConstants): void;
   /** True when no element is NaN or infinite. */

@@ -2,11 +2,12 @@
 // they stand for, forward and backward, bit for bit: the backward as autograd accumulates it,
 // including a gradient the input already holds from another consumer.
 import { test } from 'node:test';
-import { gelu } from '../nn.ts';
+import { gelu, softmax } from '../nn.ts';
 import { add, mul, sum } from '../ops.ts';
 import { Tensor } from '../tensor.ts';
 import { rngStream, subStream } from '../rng.ts';
-import { geluBackwardReference, geluReference } from './reference.ts';
+import { geluBackwardReference, geluReference, softmaxBackwardReference, softmaxReference } from './reference.ts';
+import type { SoftmaxOptions } from './backend.ts';
 import { assertSameBits, values, valuesWithSpecials } from './wasm/check.ts';
 
 const root = rngStream(11, 'fused-test');
@@ -46,5 +47,36 @@ test('gelu: the fused backward equals autograd through the composition, with and
     add(sum(mul(gelu(xt2), new Tensor(G, [n]))), sum(mul(xt2, new Tensor(H, [n])))).backward();
     geluBackwardReference(x, G, H, got);
     assertSameBits(xt2.grad!.data, got, `gelu backward with prior gradient n=${n}`, false);
+  }
+});
+
+test('softmax of x, of x·scale, and of x·scale + mask: fused forward and backward equal the composition and autograd', () => {
+  const [B, H, T, L] = [2, 3, 5, 7];
+  const rows = B * H * T;
+  const s = subStream(root, 'softmax');
+  const x = values(s, 0, rows * L).map((v, i) => v * [1, 8, 40, 0.001][i % 4]);
+  const mask = new Float32Array(T * L);
+  for (let i = 0; i < T; i++) for (let j = 0; j < L; j++) if (j > i + 1) mask[i * L + j] = -1e30; // causal-like, finite
+  const G = values(s, 1 << 20, rows * L), Hg = values(s, 1 << 21, rows * L);
+  const scale = Math.fround(1 / Math.sqrt(32));
+  const cases: { name: string; o: SoftmaxOptions; f: (t: Tensor) => Tensor }[] = [
+    { name: 'plain', o: { rows, L, scale: null, mask: null, maskRows: 1 }, f: (t) => softmax(t, -1) },
+    { name: 'scaled', o: { rows, L, scale, mask: null, maskRows: 1 }, f: (t) => softmax(mul(t, scale), -1) },
+    { name: 'scaled+mask', o: { rows, L, scale, mask, maskRows: T }, f: (t) => softmax(add(mul(t, scale), new Tensor(mask, [T, L])), -1) },
+  ];
+  for (const c of cases) {
+    const shape = [B, H, T, L];
+    const y = new Float32Array(rows * L), e = new Float32Array(rows * L), sm = new Float32Array(rows);
+    softmaxReference(x, c.o, y, e, sm);
+    assertSameBits(c.f(new Tensor(x, shape)).data, y, `${c.name} forward`, false);
+    for (const prior of [false, true]) {
+      const xt = new Tensor(x, shape, true);
+      let loss = sum(mul(c.f(xt), new Tensor(G, shape)));
+      if (prior) loss = add(loss, sum(mul(xt, new Tensor(Hg, shape))));
+      loss.backward();
+      const got = new Float32Array(rows * L);
+      softmaxBackwardReference(G, y, e, sm, c.o, prior ? Hg : null, got);
+      assertSameBits(xt.grad!.data, got, `${c.name} backward prior=${prior}`, false);
+    }
   }
 });

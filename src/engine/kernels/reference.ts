@@ -1,5 +1,5 @@
 // The canonical programs, in plain TypeScript: the oracle every fast kernel must equal bit for bit.
-import { GELU_C1, GELU_C2, type AdamwConstants, type Backend, type BinaryOp, type Broadcast, type MatmulParams, type ReduceOp, type SgdConstants, type UnaryOp } from './backend.ts';
+import { GELU_C1, GELU_C2, type AdamwConstants, type Backend, type BinaryOp, type Broadcast, type MatmulParams, type ReduceOp, type SgdConstants, type SoftmaxOptions, type UnaryOp } from './backend.ts';
 import { expf, logf, tanhf } from '../math.ts';
 
 const fround = Math.fround;
@@ -192,6 +192,43 @@ export function geluBackwardReference(x: Float32Array, g: Float32Array, prev: Fl
   }
 }
 
+export function softmaxReference(x: Float32Array, o: SoftmaxOptions, y: Float32Array, e: Float32Array, s: Float32Array): void {
+  const { rows, L, scale, mask, maskRows } = o;
+  for (let r = 0; r < rows; r++) {
+    const b = r * L, mb = (r % maskRows) * L;
+    let m = -Infinity;
+    for (let j = 0; j < L; j++) {
+      let w = x[b + j];
+      if (scale !== null) w = fround(w * scale);
+      if (mask) w = fround(w + mask[mb + j]);
+      e[b + j] = w;
+      m = Math.max(m, w);
+    }
+    let acc = 0;
+    for (let j = 0; j < L; j++) {
+      const ej = expf(fround(e[b + j] - m));
+      e[b + j] = ej;
+      acc = fround(acc + ej);
+    }
+    s[r] = acc;
+    for (let j = 0; j < L; j++) y[b + j] = e[b + j] / acc;
+  }
+}
+
+export function softmaxBackwardReference(g: Float32Array, y: Float32Array, e: Float32Array, s: Float32Array, o: SoftmaxOptions, prev: Float32Array | null, out: Float32Array): void {
+  const { rows, L, scale } = o;
+  for (let r = 0; r < rows; r++) {
+    const b = r * L, sr = s[r];
+    let gs = 0;
+    for (let j = 0; j < L; j++) gs = fround(gs + -fround(fround(g[b + j] * y[b + j]) / sr));
+    for (let j = 0; j < L; j++) {
+      let gx = fround(fround(fround(g[b + j] / sr) + gs) * e[b + j]);
+      if (scale !== null) gx = fround(gx * scale);
+      out[b + j] = prev ? prev[b + j] + gx : gx;
+    }
+  }
+}
+
 export const referenceBackend: Backend = {
   name: 'reference',
   matmul: matmulReference,
@@ -202,6 +239,8 @@ export const referenceBackend: Backend = {
   sumSquares: sumSquaresReference,
   gelu: geluReference,
   geluBackward: geluBackwardReference,
+  softmax: softmaxReference,
+  softmaxBackward: softmaxBackwardReference,
   adamw: adamwReference,
   sgd: sgdReference,
   allFinite: allFiniteReference,

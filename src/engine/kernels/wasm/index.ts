@@ -11,7 +11,7 @@ import type { Backend } from '../backend.ts';
 import { InputError } from '../../../errors.ts';
 import {
   adamwReference, allFiniteReference, binaryReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
-  sumSquaresReference, unaryReference,
+  softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { createHeap, type Heap } from './heap.ts';
 import { compileKernel, createMatmulRunner, instantiateKernel, MAX_THREADS, type KernelTuning } from './kernel.ts';
@@ -68,6 +68,8 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
     sumSquares: (x, acc) => vec.sumSquares(x, acc) ?? sumSquaresReference(x, acc),
     gelu: (x, out) => { if (!vec.gelu(x, out)) geluReference(x, out); },
     geluBackward: (x, g, prev, out) => { if (!vec.geluBackward(x, g, prev, out)) geluBackwardReference(x, g, prev, out); },
+    softmax: (x, o, y, e, s) => { if (!vec.softmax(x, o, y, e, s)) softmaxReference(x, o, y, e, s); },
+    softmaxBackward: (g, y, e, s, o, prev, out) => { if (!vec.softmaxBackward(g, y, e, s, o, prev, out)) softmaxBackwardReference(g, y, e, s, o, prev, out); },
     adamw: (w, g, m, v, c) => { if (!vec.adamw(w, g, m, v, c)) adamwReference(w, g, m, v, c); },
     sgd: (w, g, buf, c) => { if (!vec.sgd(w, g, buf, c)) sgdReference(w, g, buf, c); },
     allFinite: (x) => vec.allFinite(x) ?? allFiniteReference(x),

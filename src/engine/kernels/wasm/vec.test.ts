@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { AdamwConstants, Backend, BinaryOp, Broadcast, ReduceOp, UnaryOp } from '../backend.ts';
 import {
   adamwReference, allFiniteReference, binaryReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
-  sumSquaresReference, unaryReference,
+  softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { rngStream, subStream, uniforms, randomBelow } from '../../rng.ts';
 import { ShapeError } from '../../../errors.ts';
@@ -173,6 +173,45 @@ test('gelu forward and backward (with and without a prior gradient, in place): e
         const P = operand(be, p, resident);
         be.geluBackward(X, G, P, P);
         assertSameBits(rp, P, `${be.name} gelu backward into prev n=${n} resident=${resident}`, resident);
+      }
+    }
+  }
+});
+
+test('softmax forward and backward (plain, scaled, masked; prior gradient; tails of every length mod 4), 1/2/4 threads', () => {
+  for (const [rows, L, maskRows] of [[1, 1, 1], [3, 5, 3], [16, 64, 8], [9, 65, 3], [4, 7, 2], [64, 64, 64]] as const) {
+    const s = subStream(root, `softmax-${rows}-${L}`);
+    const x = valuesWithSpecials(s, 0, rows * L).map((v, i) => v * [1, 30, 100, 1e-3][i % 4]);
+    if (rows * L > 3) { x[1] = Infinity; x[2] = -Infinity; }
+    const mask = new Float32Array(maskRows * L);
+    for (let i = 0; i < maskRows; i++) for (let j = 0; j < L; j++) if (j > i) mask[i * L + j] = -1e30;
+    const g = values(s, 1 << 20, rows * L), p = values(s, 1 << 21, rows * L);
+    for (const o of [
+      { rows, L, scale: null, mask: null, maskRows: 1 },
+      { rows, L, scale: Math.fround(0.17677669529663687), mask: null, maskRows: 1 },
+      { rows, L, scale: Math.fround(0.17677669529663687), mask, maskRows },
+    ]) {
+      const ry = new Float32Array(rows * L), re = new Float32Array(rows * L), rs = new Float32Array(rows);
+      softmaxReference(x, o, ry, re, rs);
+      const rg = new Float32Array(rows * L), rp = new Float32Array(rows * L);
+      softmaxBackwardReference(g, ry, re, rs, o, null, rg);
+      softmaxBackwardReference(g, ry, re, rs, o, p, rp);
+      for (const be of backends) {
+        for (const resident of [true, false]) {
+          const what = `${be.name} softmax [${rows}, ${L}] scale=${o.scale} mask=${!!o.mask} resident=${resident}`;
+          const y = operand(be, new Float32Array(rows * L), resident), e = operand(be, new Float32Array(rows * L), resident), sm = operand(be, new Float32Array(rows), resident);
+          be.softmax(operand(be, x, resident), o, y, e, sm);
+          assertSameBits(ry, y, `${what} y`, resident);
+          assertSameBits(re, e, `${what} e`, resident);
+          assertSameBits(rs, sm, `${what} s`, resident);
+          const gx = operand(be, new Float32Array(rows * L), resident);
+          const G = operand(be, g, resident);
+          be.softmaxBackward(G, operand(be, ry, resident), operand(be, re, resident), operand(be, rs, resident), o, null, gx);
+          assertSameBits(rg, gx, `${what} backward`, resident);
+          const P = operand(be, p, resident);
+          be.softmaxBackward(G, operand(be, ry, resident), operand(be, re, resident), operand(be, rs, resident), o, P, P);
+          assertSameBits(rp, P, `${what} backward into prev`, resident);
+        }
       }
     }
   }

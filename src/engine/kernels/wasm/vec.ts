@@ -7,7 +7,7 @@
 // Large calls are split over the thread pool by independent outputs (element or row ranges;
 // every output element is computed by one thread with its whole canonical program).
 import { ShapeError } from '../../../errors.ts';
-import type { AdamwConstants, BinaryOp, Broadcast, ReduceOp, SgdConstants, UnaryOp } from '../backend.ts';
+import type { AdamwConstants, BinaryOp, Broadcast, ReduceOp, SgdConstants, SoftmaxOptions, UnaryOp } from '../backend.ts';
 import { CTL, type Dispatch } from './kernel.ts';
 import type { Heap } from './heap.ts';
 import { VEC_WASM_BASE64 } from './vec.wasm.ts';
@@ -20,7 +20,7 @@ const PATTERNS = ['vv', 'vs', 'sv', 'row', 'col'] as const;
 export const VEC_FUNCS: readonly string[] = [
   ...Object.values(KOP).flatMap((o) => PATTERNS.map((p) => `${o}_${p}`)),
   'neg', 'sqrt', 'exp', 'log', 'tanh', 'sum_rows', 'max_rows', 'sum_axis', 'max_axis', 'adamw', 'sgd',
-  'gelu', 'gelu_bwd', 'gelu_bwd_acc',
+  'gelu', 'gelu_bwd', 'gelu_bwd_acc', 'softmax_exp', 'softmax_t', 'softmax_gx',
 ];
 const FI = new Map(VEC_FUNCS.map((n, i) => [n, i]));
 
@@ -88,6 +88,8 @@ export interface VecKernels {
   sumSquares(x: Float32Array, acc: number): number | undefined;
   gelu(x: Float32Array, out: Float32Array): boolean;
   geluBackward(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array): boolean;
+  softmax(x: Float32Array, o: SoftmaxOptions, y: Float32Array, e: Float32Array, s: Float32Array): boolean;
+  softmaxBackward(g: Float32Array, y: Float32Array, e: Float32Array, s: Float32Array, o: SoftmaxOptions, prev: Float32Array | null, out: Float32Array): boolean;
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwConstants): boolean;
   sgd(w: Float32Array, g: Float32Array, buf: Float32Array, c: SgdConstants): boolean;
   allFinite(x: Float32Array): boolean | undefined;
@@ -207,6 +209,43 @@ export function createVecKernels(opts: {
       if (!owns(x) || !owns(g) || !owns(out) || (prev && !owns(prev))) return false;
       if (prev) run('gelu_bwd_acc', [at(x), at(g), at(prev), at(out)], out.length, 16, 14 * out.length);
       else run('gelu_bwd', [at(x), at(g), at(out)], out.length, 16, 14 * out.length);
+      return true;
+    },
+    softmax(x, o, y, e, s) {
+      const { rows, L } = o;
+      if (rows * L === 0) return false;
+      if (!owns(x) || !owns(y) || !owns(e) || !owns(s)) return false;
+      const mk = heap.mark();
+      try {
+        let mask = 0;
+        if (o.mask) {
+          const m = owns(o.mask) ? o.mask : heap.temp(o.mask.length);
+          if (m !== o.mask) m.set(o.mask);
+          mask = at(m);
+        }
+        const flags = (o.scale !== null ? 1 : 0) | (o.mask ? 2 : 0);
+        run('softmax_exp', [at(x), mask, at(e), L, o.maskRows, o.scale ?? 1, flags], rows, 1, 8 * rows * L);
+        run('sum_rows', [at(e), at(s), L], rows, 4, rows * L);
+        run('div_col', [at(e), at(s), at(y), L, rows], rows, 1, rows * L);
+      } finally {
+        heap.release(mk);
+      }
+      return true;
+    },
+    softmaxBackward(g, y, e, s, o, prev, out) {
+      const { rows, L } = o;
+      if (rows * L === 0) return false;
+      if (!owns(g) || !owns(y) || !owns(e) || !owns(s) || !owns(out) || (prev && !owns(prev))) return false;
+      const mk = heap.mark();
+      try {
+        const t = heap.temp(rows * L), gs = heap.temp(rows);
+        run('softmax_t', [at(g), at(y), at(s), at(t), L], rows, 1, 2 * rows * L);
+        run('sum_rows', [at(t), at(gs), L], rows, 4, rows * L);
+        const flags = (o.scale !== null ? 1 : 0) | (prev ? 4 : 0);
+        run('softmax_gx', [at(g), at(e), at(s), at(gs), at(prev ?? out), at(out), L, o.scale ?? 1, flags], rows, 1, 2 * rows * L);
+      } finally {
+        heap.release(mk);
+      }
       return true;
     },
     adamw(w, g, m, v, c) {

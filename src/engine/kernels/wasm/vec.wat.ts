@@ -338,6 +338,96 @@ function geluKernels(): string {
   return out.join('\n\n  ');
 }
 
+/** A loop over rows r in [u0, u1): `body` runs with $r set (uses locals $r). */
+function rowLoop(F: Fn, body: string): string {
+  F.i('r');
+  const done = F.label('rd'), loop = F.label('rl');
+  return `
+      (local.set $r (local.get $u0))
+      (block ${done} (loop ${loop}
+        (br_if ${done} (i32.ge_u (local.get $r) (local.get $u1)))${body}
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br ${loop})))`;
+}
+
+/**
+ * Softmax, the parts that are not a plain sum or division (backend.ts SoftmaxOptions has the
+ * program): softmax_exp writes e = expf(w - max(w)) per row (flags: 1 scale, 2 mask); the row sums
+ * s and y = e / s are sum_rows and div_col. The maximum is taken over lanes, then across them:
+ * maximum is exact and its result does not depend on the order (NaN wins, +0 over -0).
+ * Backward: softmax_t writes t = -((g*y)/s) per row (its row sums are gs), softmax_gx the
+ * gradient ((g/s) + gs)*e (flags: 1 times scale, 4 added onto prev).
+ */
+function softmaxKernels(): string {
+  const F = fn();
+  for (const n of ['r', 'xb', 'eb', 'mb', 'j', 'L4']) F.i(n);
+  for (const n of ['w', 'mx', 'sc', 'mv']) F.v(n);
+  F.f('m'); F.f('ws');
+  const [dv, lv, ds, ls] = ['dv', 'lv', 'ds', 'ls'].map((b) => F.label(b));
+  const pass2 = lanewise(F, { ins: [get('eb')], outs: [get('eb')], from: '(i32.const 0)', to: '(i32.shl (local.get $L) (i32.const 2))', body: ([x]) => ({ code: expV(F, sub(x, get('mv')), 'sme'), outs: [get('sme')] }) });
+  F.v('sme');
+  const exp = `(func (export "softmax_exp") (param $x i32) (param $mask i32) (param $e i32) (param $L i32) (param $maskRows i32) (param $scs f32) (param $flags i32) (param $u0 i32) (param $u1 i32) ${F.decl()}
+      (local.set $sc (f32x4.splat (local.get $scs)))
+      (local.set $L4 (i32.and (local.get $L) (i32.const -4)))${rowLoop(F, `
+        (local.set $xb (i32.add (local.get $x) (i32.shl (i32.mul (local.get $r) (local.get $L)) (i32.const 2))))
+        (local.set $eb (i32.add (local.get $e) (i32.shl (i32.mul (local.get $r) (local.get $L)) (i32.const 2))))
+        (local.set $mb (i32.add (local.get $mask) (i32.shl (i32.mul (i32.rem_u (local.get $r) (local.get $maskRows)) (local.get $L)) (i32.const 2))))
+        (local.set $mx ${k4(-Infinity)})
+        (local.set $j (i32.const 0))
+        (block ${dv} (loop ${lv}
+          (br_if ${dv} (i32.ge_u (local.get $j) (local.get $L4)))
+          (local.set $w (v128.load (i32.add (local.get $xb) (i32.shl (local.get $j) (i32.const 2)))))
+          (if (i32.and (local.get $flags) (i32.const 1)) (then (local.set $w ${mul(get('w'), get('sc'))})))
+          (if (i32.and (local.get $flags) (i32.const 2)) (then (local.set $w ${add(get('w'), '(v128.load (i32.add (local.get $mb) (i32.shl (local.get $j) (i32.const 2))))')})))
+          (v128.store (i32.add (local.get $eb) (i32.shl (local.get $j) (i32.const 2))) (local.get $w))
+          (local.set $mx ${f('max', get('mx'), get('w'))})
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br ${lv})))
+        (local.set $m (f32.max (f32.max (f32x4.extract_lane 0 (local.get $mx)) (f32x4.extract_lane 1 (local.get $mx)))
+                               (f32.max (f32x4.extract_lane 2 (local.get $mx)) (f32x4.extract_lane 3 (local.get $mx)))))
+        (block ${ds} (loop ${ls}
+          (br_if ${ds} (i32.ge_u (local.get $j) (local.get $L)))
+          (local.set $ws (f32.load (i32.add (local.get $xb) (i32.shl (local.get $j) (i32.const 2)))))
+          (if (i32.and (local.get $flags) (i32.const 1)) (then (local.set $ws (f32.mul (local.get $ws) (local.get $scs)))))
+          (if (i32.and (local.get $flags) (i32.const 2)) (then (local.set $ws (f32.add (local.get $ws) (f32.load (i32.add (local.get $mb) (i32.shl (local.get $j) (i32.const 2))))))))
+          (f32.store (i32.add (local.get $eb) (i32.shl (local.get $j) (i32.const 2))) (local.get $ws))
+          (local.set $m (f32.max (local.get $m) (local.get $ws)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br ${ls})))
+        (local.set $mv (f32x4.splat (local.get $m)))${pass2}`)})`;
+
+  const T = fn();
+  T.i('r'); T.i('rb'); T.v('sr');
+  const tBody = lanewise(T, {
+    ins: ['(i32.add (local.get $g) (local.get $rb))', '(i32.add (local.get $y) (local.get $rb))'], outs: ['(i32.add (local.get $t) (local.get $rb))'],
+    from: '(i32.const 0)', to: '(i32.shl (local.get $L) (i32.const 2))',
+    body: ([g, y]) => ({ code: '', outs: [`(f32x4.neg ${div(mul(g, y), get('sr'))})`] }),
+  });
+  const tk = `(func (export "softmax_t") (param $g i32) (param $y i32) (param $s i32) (param $t i32) (param $L i32) (param $u0 i32) (param $u1 i32) ${T.decl()}${rowLoop(T, `
+        (local.set $rb (i32.shl (i32.mul (local.get $r) (local.get $L)) (i32.const 2)))
+        (local.set $sr (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $r) (i32.const 2)))))${tBody}`)})`;
+
+  const G = fn();
+  G.i('r'); G.i('rb'); G.v('sr'); G.v('gsr'); G.v('sc'); G.v('gx');
+  const gBody = lanewise(G, {
+    ins: ['(i32.add (local.get $g) (local.get $rb))', '(i32.add (local.get $e) (local.get $rb))', '(i32.add (local.get $p) (local.get $rb))'], outs: ['(i32.add (local.get $o) (local.get $rb))'],
+    from: '(i32.const 0)', to: '(i32.shl (local.get $L) (i32.const 2))',
+    body: ([g, e, p]) => ({
+      code: `
+        ${set('gx', mul(add(div(g, get('sr')), get('gsr')), e))}
+        (if (i32.and (local.get $flags) (i32.const 1)) (then ${set('gx', mul(get('gx'), get('sc')))}))
+        (if (i32.and (local.get $flags) (i32.const 4)) (then ${set('gx', add(p, get('gx')))}))`,
+      outs: [get('gx')],
+    }),
+  });
+  const gk = `(func (export "softmax_gx") (param $g i32) (param $e i32) (param $s i32) (param $gs i32) (param $p i32) (param $o i32) (param $L i32) (param $scs f32) (param $flags i32) (param $u0 i32) (param $u1 i32) ${G.decl()}
+      (local.set $sc (f32x4.splat (local.get $scs)))${rowLoop(G, `
+        (local.set $rb (i32.shl (i32.mul (local.get $r) (local.get $L)) (i32.const 2)))
+        (local.set $sr (v128.load32_splat (i32.add (local.get $s) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $gsr (v128.load32_splat (i32.add (local.get $gs) (i32.shl (local.get $r) (i32.const 2)))))${gBody}`)})`;
+  return [exp, tk, gk].join('\n\n  ');
+}
+
 function unaryKernel(op: string): string {
   const F = fn();
   F.v('r');
@@ -593,6 +683,8 @@ export function vecWat(): string {
   ${UNARY_OPS.map(unaryKernel).join('\n\n  ')}
 
   ${geluKernels()}
+
+  ${softmaxKernels()}
 
   ${reduceRowsKernel('sum')}
 
