@@ -127,6 +127,29 @@ export interface SoftmaxOptions {
   maskRows: number;
 }
 
+/**
+ * Layer norm over the last axis of x viewed as [rows, D]: nn.ts layerNorm's composition op for op.
+ * Canonical program per row (eps a binary32 value, D exact):
+ *   s1 = +0, for j ascending s1 = f32(s1 + x[j]);  mu = s1 / D;  xc[j] = x[j] - mu
+ *   s2 = +0, for j ascending s2 = f32(s2 + f32(xc[j]*xc[j]));  v = s2 / D;  sd = sqrt(v + eps)
+ *   xh[j] = xc[j] / sd;  y[j] = f32(xh[j]*gamma[j]) + beta[j]
+ * mu and sd (per row) are outputs too (the backward reads them).
+ *
+ * Its backward as autograd accumulates it (g: the gradient of y; prev: what x already holds), per
+ * row with xc, xh recomputed from mu and sd as above:
+ *   g9[j] = g[j]*gamma[j];  gsd = +0, for j ascending gsd = f32(gsd + (-((g9[j]*xh[j]) / sd)))
+ *   g5 = (gsd / (sd*2)) / D;  g3[j] = ((g9[j] / sd) + g5*xc[j]) + g5*xc[j]
+ *   acc[j] = prev ? prev[j] + g3[j] : g3[j];  gmu = +0, for j ascending gmu = f32(gmu + (-g3[j]))
+ *   out[j] = acc[j] + (gmu / D)
+ * and, over rows r ascending from +0 per column j: gBeta[j] += g[r, j], gGamma[j] += f32(g[r, j]*xh[r, j])
+ * (the contributions to gamma's and beta's gradients).
+ */
+export interface LayerNormOptions {
+  rows: number;
+  D: number;
+  eps: number;
+}
+
 export interface Backend {
   readonly name: string;
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: MatmulParams): void;
@@ -143,6 +166,13 @@ export interface Backend {
   geluBackward(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array): void;
   /** Softmax forward (program above SoftmaxOptions): y and e are rows×L, s is rows. */
   softmax(x: Float32Array, o: SoftmaxOptions, y: Float32Array, e: Float32Array, s: Float32Array): void;
+  /** Layer norm forward (program above LayerNormOptions): y is rows×D, mu and sd are rows. */
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, o: LayerNormOptions, y: Float32Array, mu: Float32Array, sd: Float32Array): void;
+  /** Layer norm backward (program above LayerNormOptions); out may be prev. */
+  layerNormBackward(
+    x: Float32Array, gamma: Float32Array, mu: Float32Array, sd: Float32Array, g: Float32Array, o: LayerNormOptions,
+    prev: Float32Array | null, out: Float32Array, gGamma: Float32Array, gBeta: Float32Array,
+  ): void;
   /** Softmax backward (program above SoftmaxOptions); out may be prev. */
   softmaxBackward(g: Float32Array, y: Float32Array, e: Float32Array, s: Float32Array, o: SoftmaxOptions, prev: Float32Array | null, out: Float32Array): void;
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwConstants): void;

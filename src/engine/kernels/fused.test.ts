@@ -2,11 +2,13 @@
 // they stand for, forward and backward, bit for bit: the backward as autograd accumulates it,
 // including a gradient the input already holds from another consumer.
 import { test } from 'node:test';
-import { gelu, softmax } from '../nn.ts';
+import { gelu, layerNorm, softmax } from '../nn.ts';
 import { add, mul, sum } from '../ops.ts';
 import { Tensor } from '../tensor.ts';
 import { rngStream, subStream } from '../rng.ts';
-import { geluBackwardReference, geluReference, softmaxBackwardReference, softmaxReference } from './reference.ts';
+import {
+  geluBackwardReference, geluReference, layerNormBackwardReference, layerNormReference, softmaxBackwardReference, softmaxReference,
+} from './reference.ts';
 import type { SoftmaxOptions } from './backend.ts';
 import { assertSameBits, values, valuesWithSpecials } from './wasm/check.ts';
 
@@ -77,6 +79,31 @@ test('softmax of x, of x·scale, and of x·scale + mask: fused forward and backw
       const got = new Float32Array(rows * L);
       softmaxBackwardReference(G, y, e, sm, c.o, prior ? Hg : null, got);
       assertSameBits(xt.grad!.data, got, `${c.name} backward prior=${prior}`, false);
+    }
+  }
+});
+
+test('layer norm: fused forward and backward (x, gamma, beta) equal the composition and autograd', () => {
+  for (const [shape, scaleX] of [[[4, 6, 8], 1], [[5, 7], 100], [[3, 128], 0.01], [[1, 1], 1]] as [number[], number][]) {
+    const D = shape[shape.length - 1], rows = shape.reduce((a, b) => a * b, 1) / D;
+    const s = subStream(root, `ln-${shape}`);
+    const x = values(s, 0, rows * D).map((v, i) => v * scaleX + (i % 3) * 0.5);
+    const gamma = values(s, 1 << 20, D).map((v) => v + 1), beta = values(s, 1 << 21, D);
+    const G = values(s, 1 << 22, rows * D), H = values(s, 1 << 23, rows * D);
+    const o = { rows, D, eps: Math.fround(1e-5) };
+    const y = new Float32Array(rows * D), mu = new Float32Array(rows), sd = new Float32Array(rows);
+    layerNormReference(x, gamma, beta, o, y, mu, sd);
+    assertSameBits(layerNorm(new Tensor(x, shape), new Tensor(gamma, [D]), new Tensor(beta, [D])).data, y, `layerNorm ${shape} forward`, false);
+    for (const prior of [false, true]) {
+      const xt = new Tensor(x, shape, true), gt = new Tensor(gamma, [D], true), bt = new Tensor(beta, [D], true);
+      let loss = sum(mul(layerNorm(xt, gt, bt), new Tensor(G, shape)));
+      if (prior) loss = add(loss, sum(mul(xt, new Tensor(H, shape))));
+      loss.backward();
+      const gx = new Float32Array(rows * D), gg = new Float32Array(D), gb = new Float32Array(D);
+      layerNormBackwardReference(x, gamma, mu, sd, G, o, prior ? H : null, gx, gg, gb);
+      assertSameBits(xt.grad!.data, gx, `layerNorm ${shape} backward x prior=${prior}`, false);
+      assertSameBits(gt.grad!.data, gg, `layerNorm ${shape} backward gamma`, false);
+      assertSameBits(bt.grad!.data, gb, `layerNorm ${shape} backward beta`, false);
     }
   }
 });

@@ -1,5 +1,5 @@
 // The canonical programs, in plain TypeScript: the oracle every fast kernel must equal bit for bit.
-import { GELU_C1, GELU_C2, type AdamwConstants, type Backend, type BinaryOp, type Broadcast, type MatmulParams, type ReduceOp, type SgdConstants, type SoftmaxOptions, type UnaryOp } from './backend.ts';
+import { GELU_C1, GELU_C2, type AdamwConstants, type Backend, type BinaryOp, type Broadcast, type MatmulParams, type LayerNormOptions, type ReduceOp, type SgdConstants, type SoftmaxOptions, type UnaryOp } from './backend.ts';
 import { expf, logf, tanhf } from '../math.ts';
 
 const fround = Math.fround;
@@ -229,6 +229,60 @@ export function softmaxBackwardReference(g: Float32Array, y: Float32Array, e: Fl
   }
 }
 
+export function layerNormReference(x: Float32Array, gamma: Float32Array, beta: Float32Array, o: LayerNormOptions, y: Float32Array, mu: Float32Array, sd: Float32Array): void {
+  const { rows, D, eps } = o;
+  for (let r = 0; r < rows; r++) {
+    const b = r * D;
+    let s1 = 0;
+    for (let j = 0; j < D; j++) s1 = fround(s1 + x[b + j]);
+    const m = fround(s1 / D);
+    let s2 = 0;
+    for (let j = 0; j < D; j++) {
+      const xc = fround(x[b + j] - m);
+      s2 = fround(s2 + fround(xc * xc));
+    }
+    const d = fround(Math.sqrt(fround(fround(s2 / D) + eps)));
+    mu[r] = m;
+    sd[r] = d;
+    for (let j = 0; j < D; j++) {
+      const xh = fround(fround(x[b + j] - m) / d);
+      y[b + j] = fround(xh * gamma[j]) + beta[j];
+    }
+  }
+}
+
+export function layerNormBackwardReference(
+  x: Float32Array, gamma: Float32Array, mu: Float32Array, sd: Float32Array, g: Float32Array, o: LayerNormOptions,
+  prev: Float32Array | null, out: Float32Array, gGamma: Float32Array, gBeta: Float32Array,
+): void {
+  const { rows, D } = o;
+  gGamma.fill(0, 0, D);
+  gBeta.fill(0, 0, D);
+  for (let r = 0; r < rows; r++) {
+    const b = r * D, m = mu[r], d = sd[r];
+    let gsd = 0;
+    for (let j = 0; j < D; j++) {
+      const xh = fround(fround(x[b + j] - m) / d);
+      const g9 = fround(g[b + j] * gamma[j]);
+      gsd = fround(gsd + -fround(fround(g9 * xh) / d));
+      gBeta[j] += g[b + j];
+      gGamma[j] += fround(g[b + j] * xh);
+    }
+    const g5 = fround(fround(gsd / fround(d * 2)) / D);
+    let gmu = 0;
+    for (let j = 0; j < D; j++) {
+      const xc = fround(x[b + j] - m);
+      const g9 = fround(g[b + j] * gamma[j]);
+      const t = fround(g5 * xc);
+      const g3 = fround(fround(fround(g9 / d) + t) + t);
+      out[b + j] = prev ? prev[b + j] + g3 : g3; // out may be prev: read before written
+      gmu = fround(gmu + -g3);
+    }
+    const g1 = fround(gmu / D);
+    for (let j = 0; j < D; j++) out[b + j] = out[b + j] + g1;
+  }
+}
+
 export const referenceBackend: Backend = {
   name: 'reference',
   matmul: matmulReference,
@@ -239,6 +293,8 @@ export const referenceBackend: Backend = {
   sumSquares: sumSquaresReference,
   gelu: geluReference,
   geluBackward: geluBackwardReference,
+  layerNorm: layerNormReference,
+  layerNormBackward: layerNormBackwardReference,
   softmax: softmaxReference,
   softmaxBackward: softmaxBackwardReference,
   adamw: adamwReference,

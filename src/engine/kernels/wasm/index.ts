@@ -11,7 +11,7 @@ import type { Backend } from '../backend.ts';
 import { InputError } from '../../../errors.ts';
 import {
   adamwReference, allFiniteReference, binaryReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
-  softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
+  layerNormBackwardReference, layerNormReference, softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { createHeap, type Heap } from './heap.ts';
 import { compileKernel, createMatmulRunner, instantiateKernel, MAX_THREADS, type KernelTuning } from './kernel.ts';
@@ -68,6 +68,10 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
     sumSquares: (x, acc) => vec.sumSquares(x, acc) ?? sumSquaresReference(x, acc),
     gelu: (x, out) => { if (!vec.gelu(x, out)) geluReference(x, out); },
     geluBackward: (x, g, prev, out) => { if (!vec.geluBackward(x, g, prev, out)) geluBackwardReference(x, g, prev, out); },
+    layerNorm: (x, gamma, beta, o, y, mu, sd) => { if (!vec.layerNorm(x, gamma, beta, o, y, mu, sd)) layerNormReference(x, gamma, beta, o, y, mu, sd); },
+    layerNormBackward: (x, gamma, mu, sd, g, o, prev, out, gGamma, gBeta) => {
+      if (!vec.layerNormBackward(x, gamma, mu, sd, g, o, prev, out, gGamma, gBeta)) layerNormBackwardReference(x, gamma, mu, sd, g, o, prev, out, gGamma, gBeta);
+    },
     softmax: (x, o, y, e, s) => { if (!vec.softmax(x, o, y, e, s)) softmaxReference(x, o, y, e, s); },
     softmaxBackward: (g, y, e, s, o, prev, out) => { if (!vec.softmaxBackward(g, y, e, s, o, prev, out)) softmaxBackwardReference(g, y, e, s, o, prev, out); },
     adamw: (w, g, m, v, c) => { if (!vec.adamw(w, g, m, v, c)) adamwReference(w, g, m, v, c); },

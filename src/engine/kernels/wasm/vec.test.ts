@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { AdamwConstants, Backend, BinaryOp, Broadcast, ReduceOp, UnaryOp } from '../backend.ts';
 import {
   adamwReference, allFiniteReference, binaryReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
-  softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
+  layerNormBackwardReference, layerNormReference, softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { rngStream, subStream, uniforms, randomBelow } from '../../rng.ts';
 import { ShapeError } from '../../../errors.ts';
@@ -212,6 +212,41 @@ test('softmax forward and backward (plain, scaled, masked; prior gradient; tails
           be.softmaxBackward(G, operand(be, ry, resident), operand(be, re, resident), operand(be, rs, resident), o, P, P);
           assertSameBits(rp, P, `${what} backward into prev`, resident);
         }
+      }
+    }
+  }
+});
+
+test('layer norm forward and backward (prior gradient, every D mod 4, specials), 1/2/4 threads', () => {
+  for (const [rows, D] of [[1, 1], [3, 5], [16, 128], [9, 7], [4, 66], [1024, 8]] as const) {
+    const s = subStream(root, `ln-${rows}-${D}`);
+    const x = valuesWithSpecials(s, 0, rows * D).map((v, i) => v * [1, 30, 1e-3, 5][i % 4]);
+    const gamma = values(s, 1 << 19, D).map((v) => v + 1), beta = values(s, 1 << 20, D);
+    const g = values(s, 1 << 21, rows * D), p = values(s, 1 << 22, rows * D);
+    const o = { rows, D, eps: Math.fround(1e-5) };
+    const ry = new Float32Array(rows * D), rmu = new Float32Array(rows), rsd = new Float32Array(rows);
+    layerNormReference(x, gamma, beta, o, ry, rmu, rsd);
+    const rg = new Float32Array(rows * D), rp = p.slice(), rgg = new Float32Array(D), rgb = new Float32Array(D);
+    layerNormBackwardReference(x, gamma, rmu, rsd, g, o, null, rg, rgg, rgb);
+    layerNormBackwardReference(x, gamma, rmu, rsd, g, o, rp, rp, rgg, rgb);
+    for (const be of backends) {
+      for (const resident of [true, false]) {
+        const what = `${be.name} layerNorm [${rows}, ${D}] resident=${resident}`;
+        const put = (a: Float32Array) => operand(be, a, resident);
+        const X = put(x), Ga = put(gamma), y = put(new Float32Array(rows * D)), mu = put(new Float32Array(rows)), sd = put(new Float32Array(rows));
+        be.layerNorm(X, Ga, put(beta), o, y, mu, sd);
+        assertSameBits(ry, y, `${what} y`, resident);
+        assertSameBits(rmu, mu, `${what} mu`, resident);
+        assertSameBits(rsd, sd, `${what} sd`, resident);
+        const gx = put(new Float32Array(rows * D)), gg = put(new Float32Array(D).fill(9)), gb = put(new Float32Array(D).fill(9));
+        const G = put(g);
+        be.layerNormBackward(X, Ga, mu, sd, G, o, null, gx, gg, gb);
+        assertSameBits(rg, gx, `${what} backward x`, resident);
+        assertSameBits(rgg, gg, `${what} backward gamma`, resident);
+        assertSameBits(rgb, gb, `${what} backward beta`, resident);
+        const P = put(p);
+        be.layerNormBackward(X, Ga, mu, sd, G, o, P, P, gg, gb);
+        assertSameBits(rp, P, `${what} backward into prev`, resident);
       }
     }
   }

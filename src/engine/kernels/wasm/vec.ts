@@ -7,7 +7,7 @@
 // Large calls are split over the thread pool by independent outputs (element or row ranges;
 // every output element is computed by one thread with its whole canonical program).
 import { ShapeError } from '../../../errors.ts';
-import type { AdamwConstants, BinaryOp, Broadcast, ReduceOp, SgdConstants, SoftmaxOptions, UnaryOp } from '../backend.ts';
+import type { AdamwConstants, BinaryOp, Broadcast, LayerNormOptions, ReduceOp, SgdConstants, SoftmaxOptions, UnaryOp } from '../backend.ts';
 import { CTL, type Dispatch } from './kernel.ts';
 import type { Heap } from './heap.ts';
 import { VEC_WASM_BASE64 } from './vec.wasm.ts';
@@ -21,6 +21,7 @@ export const VEC_FUNCS: readonly string[] = [
   ...Object.values(KOP).flatMap((o) => PATTERNS.map((p) => `${o}_${p}`)),
   'neg', 'sqrt', 'exp', 'log', 'tanh', 'sum_rows', 'max_rows', 'sum_axis', 'max_axis', 'adamw', 'sgd',
   'gelu', 'gelu_bwd', 'gelu_bwd_acc', 'softmax_exp', 'softmax_t', 'softmax_gx',
+  'sum_axis_mul', 'ln_a', 'ln_b', 'lnb_a', 'lnb_b',
 ];
 const FI = new Map(VEC_FUNCS.map((n, i) => [n, i]));
 
@@ -89,6 +90,11 @@ export interface VecKernels {
   gelu(x: Float32Array, out: Float32Array): boolean;
   geluBackward(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array): boolean;
   softmax(x: Float32Array, o: SoftmaxOptions, y: Float32Array, e: Float32Array, s: Float32Array): boolean;
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, o: LayerNormOptions, y: Float32Array, mu: Float32Array, sd: Float32Array): boolean;
+  layerNormBackward(
+    x: Float32Array, gamma: Float32Array, mu: Float32Array, sd: Float32Array, g: Float32Array, o: LayerNormOptions,
+    prev: Float32Array | null, out: Float32Array, gGamma: Float32Array, gBeta: Float32Array,
+  ): boolean;
   softmaxBackward(g: Float32Array, y: Float32Array, e: Float32Array, s: Float32Array, o: SoftmaxOptions, prev: Float32Array | null, out: Float32Array): boolean;
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwConstants): boolean;
   sgd(w: Float32Array, g: Float32Array, buf: Float32Array, c: SgdConstants): boolean;
@@ -227,6 +233,45 @@ export function createVecKernels(opts: {
         run('softmax_exp', [at(x), mask, at(e), L, o.maskRows, o.scale ?? 1, flags], rows, 1, 8 * rows * L);
         run('sum_rows', [at(e), at(s), L], rows, 4, rows * L);
         run('div_col', [at(e), at(s), at(y), L, rows], rows, 1, rows * L);
+      } finally {
+        heap.release(mk);
+      }
+      return true;
+    },
+    layerNorm(x, gamma, beta, o, y, mu, sd) {
+      const { rows, D } = o;
+      if (rows * D === 0) return false;
+      if (![x, gamma, beta, y, mu, sd].every(owns)) return false;
+      const mk = heap.mark();
+      try {
+        const s1 = heap.temp(rows), s2 = heap.temp(rows), xc = heap.temp(rows * D), sq = heap.temp(rows * D);
+        const n = rows * D;
+        run('sum_rows', [at(x), at(s1), D], rows, 4, n);
+        run('ln_a', [at(x), at(s1), at(mu), at(xc), at(sq), D, D], rows, 1, 2 * n);
+        run('sum_rows', [at(sq), at(s2), D], rows, 4, n);
+        run('ln_b', [at(xc), at(s2), at(gamma), at(beta), at(y), at(sd), D, D, o.eps], rows, 1, 3 * n);
+      } finally {
+        heap.release(mk);
+      }
+      return true;
+    },
+    layerNormBackward(x, gamma, mu, sd, g, o, prev, out, gGamma, gBeta) {
+      const { rows, D } = o;
+      if (rows * D === 0) return false;
+      if (![x, gamma, mu, sd, g, out, gGamma, gBeta].every(owns) || (prev && !owns(prev))) return false;
+      const mk = heap.mark();
+      try {
+        const n = rows * D;
+        const t = heap.temp(n), xh = heap.temp(n), gsd = heap.temp(rows), gmu = heap.temp(rows), g1 = heap.temp(rows);
+        run('lnb_a', [at(x), at(g), at(gamma), at(mu), at(sd), at(t), at(xh), D], rows, 1, 3 * n);
+        run('sum_rows', [at(t), at(gsd), D], rows, 4, n);
+        // The column sums read g and xh before out (which may be prev, never g) is written.
+        run('sum_axis', [at(g), at(gBeta), rows, D], D, 16, n);
+        run('sum_axis_mul', [at(g), at(xh), at(gGamma), rows, D], D, 16, 2 * n);
+        run('lnb_b', [at(x), at(g), at(gamma), at(mu), at(sd), at(gsd), at(prev ?? out), at(out), at(t), D, D, prev ? 1 : 0], rows, 1, 3 * n);
+        run('sum_rows', [at(t), at(gmu), D], rows, 4, n);
+        run('div_vs', [at(gmu), D, at(g1)], rows, 16, rows);
+        run('add_col', [at(out), at(g1), at(out), D, rows], rows, 1, n);
       } finally {
         heap.release(mk);
       }

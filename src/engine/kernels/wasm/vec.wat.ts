@@ -428,6 +428,76 @@ function softmaxKernels(): string {
   return [exp, tk, gk].join('\n\n  ');
 }
 
+/** A per-row scalar: element r of the f32 array at `base`. */
+const rowScalar = (base: string): string => `(f32.load (i32.add (local.get $${base}) (i32.shl (local.get $r) (i32.const 2))))`;
+const canon1 = (e: string, tmp: string): string => `(local.set $${tmp} ${e}) (select (f32.reinterpret_i32 (i32.const 0x7fc00000)) (local.get $${tmp}) (f32.ne (local.get $${tmp}) (local.get $${tmp})))`;
+const rowBase = '(i32.shl (i32.mul (local.get $r) (local.get $D)) (i32.const 2))';
+const inRow = (p: string): string => `(i32.add (local.get $${p}) (local.get $rb))`;
+
+/**
+ * Layer norm (backend.ts LayerNormOptions has the program), the parts that are not row or column
+ * sums (those are sum_rows, sum_axis, sum_axis_mul):
+ *   ln_a:  mu = s1 / D;  xc = x - mu;  sq = xc*xc
+ *   ln_b:  sd = sqrt(s2 / D + eps);  y = f32((xc / sd)*gamma) + beta
+ *   lnb_a: xh = (x - mu) / sd;  t = -(((g*gamma)*xh) / sd)           (row sums of t: gsd)
+ *   lnb_b: g5 = (gsd / (sd*2)) / D;  g3 = ((g*gamma)/sd + g5*xc) + g5*xc;  out = prev + g3 or g3;  t = -g3
+ */
+function layerNormKernels(): string {
+  const A = fn();
+  A.i('r'); A.i('rb'); A.f('m'); A.f('t1'); A.v('mv'); A.v('c');
+  const aBody = lanewise(A, {
+    ins: [inRow('x')], outs: [inRow('xc'), inRow('sq')], from: '(i32.const 0)', to: '(i32.shl (local.get $D) (i32.const 2))',
+    body: ([x]) => ({ code: set('c', sub(x, get('mv'))), outs: [get('c'), mul(get('c'), get('c'))] }),
+  });
+  const a = `(func (export "ln_a") (param $x i32) (param $s1 i32) (param $mu i32) (param $xc i32) (param $sq i32) (param $D i32) (param $Df f32) (param $u0 i32) (param $u1 i32) ${A.decl()}${rowLoop(A, `
+        (local.set $rb ${rowBase})
+        (local.set $m (f32.div ${rowScalar('s1')} (local.get $Df)))
+        (f32.store (i32.add (local.get $mu) (i32.shl (local.get $r) (i32.const 2))) ${canon1('(local.get $m)', 't1')})
+        (local.set $mv (f32x4.splat (local.get $m)))${aBody}`)})`;
+
+  const B = fn();
+  B.i('r'); B.i('rb'); B.f('d'); B.f('t1'); B.v('dv');
+  const bBody = lanewise(B, {
+    ins: [inRow('xc'), get('gamma'), get('beta')], outs: [inRow('y')], from: '(i32.const 0)', to: '(i32.shl (local.get $D) (i32.const 2))',
+    body: ([xc, ga, be]) => ({ code: '', outs: [add(mul(div(xc, get('dv')), ga), be)] }),
+  });
+  const b = `(func (export "ln_b") (param $xc i32) (param $s2 i32) (param $gamma i32) (param $beta i32) (param $y i32) (param $sd i32) (param $D i32) (param $Df f32) (param $eps f32) (param $u0 i32) (param $u1 i32) ${B.decl()}${rowLoop(B, `
+        (local.set $rb ${rowBase})
+        (local.set $d (f32.sqrt (f32.add (f32.div ${rowScalar('s2')} (local.get $Df)) (local.get $eps))))
+        (f32.store (i32.add (local.get $sd) (i32.shl (local.get $r) (i32.const 2))) ${canon1('(local.get $d)', 't1')})
+        (local.set $dv (f32x4.splat (local.get $d)))${bBody}`)})`;
+
+  const C = fn();
+  C.i('r'); C.i('rb'); C.v('mv'); C.v('dv'); C.v('h');
+  const cBody = lanewise(C, {
+    ins: [inRow('x'), inRow('g'), get('gamma')], outs: [inRow('t'), inRow('xh')], from: '(i32.const 0)', to: '(i32.shl (local.get $D) (i32.const 2))',
+    body: ([x, g, ga]) => ({ code: set('h', div(sub(x, get('mv')), get('dv'))), outs: [`(f32x4.neg ${div(mul(mul(g, ga), get('h')), get('dv'))})`, get('h')] }),
+  });
+  const c = `(func (export "lnb_a") (param $x i32) (param $g i32) (param $gamma i32) (param $mu i32) (param $sd i32) (param $t i32) (param $xh i32) (param $D i32) (param $u0 i32) (param $u1 i32) ${C.decl()}${rowLoop(C, `
+        (local.set $rb ${rowBase})
+        (local.set $mv (v128.load32_splat (i32.add (local.get $mu) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $dv (v128.load32_splat (i32.add (local.get $sd) (i32.shl (local.get $r) (i32.const 2)))))${cBody}`)})`;
+
+  const E = fn();
+  E.i('r'); E.i('rb'); E.f('d'); E.v('mv'); E.v('dv'); E.v('g5'); E.v('tt'); E.v('g3');
+  const eBody = lanewise(E, {
+    ins: [inRow('x'), inRow('g'), get('gamma'), inRow('p')], outs: [inRow('o'), inRow('t')], from: '(i32.const 0)', to: '(i32.shl (local.get $D) (i32.const 2))',
+    body: ([x, g, ga, p]) => ({
+      code: `
+        ${set('tt', mul(get('g5'), sub(x, get('mv'))))}
+        ${set('g3', add(add(div(mul(g, ga), get('dv')), get('tt')), get('tt')))}`,
+      outs: [`(if (result v128) (local.get $hasPrev) (then ${add(p, get('g3'))}) (else ${get('g3')}))`, `(f32x4.neg ${get('g3')})`],
+    }),
+  });
+  const e = `(func (export "lnb_b") (param $x i32) (param $g i32) (param $gamma i32) (param $mu i32) (param $sd i32) (param $gsd i32) (param $p i32) (param $o i32) (param $t i32) (param $D i32) (param $Df f32) (param $hasPrev i32) (param $u0 i32) (param $u1 i32) ${E.decl()}${rowLoop(E, `
+        (local.set $rb ${rowBase})
+        (local.set $d ${rowScalar('sd')})
+        (local.set $mv (v128.load32_splat (i32.add (local.get $mu) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $dv (f32x4.splat (local.get $d)))
+        (local.set $g5 (f32x4.splat (f32.div (f32.div ${rowScalar('gsd')} (f32.mul (local.get $d) (f32.const 2))) (local.get $Df))))${eBody}`)})`;
+  return [a, b, c, e].join('\n\n  ');
+}
+
 function unaryKernel(op: string): string {
   const F = fn();
   F.v('r');
@@ -522,8 +592,12 @@ function reduceRowsKernel(kind: 'sum' | 'max'): string {
  * for output elements e in [u0, u1) of outer*inner (acc as in reduceRowsKernel). Sixteen, then
  * four, then one output element at a time, each lane its own accumulator.
  */
-function reduceAxisKernel(kind: 'sum' | 'max'): string {
+function reduceAxisKernel(kind: 'sum' | 'max', product = false): string {
   const F = fn();
+  // product: the reduced values are f32(x*y) of two same-shaped arrays (a gradient's column sums of g*xh)
+  const ld = (off: number): string => (product ? mul(`(v128.load offset=${off} (local.get $src))`, `(v128.load offset=${off} (i32.add (local.get $src) (local.get $yd)))`) : `(v128.load offset=${off} (local.get $src))`);
+  const ld1 = product ? '(f32.mul (f32.load (local.get $src)) (f32.load (i32.add (local.get $src) (local.get $yd))))' : '(f32.load (local.get $src))';
+  F.i('yd');
   const OP = kind === 'sum' ? add : (a: string, b: string) => f('max', a, b);
   const sop = kind === 'sum' ? 'f32.add' : 'f32.max';
   const init = kind === 'sum' ? ZERO : k4(-Infinity);
@@ -539,7 +613,8 @@ function reduceAxisKernel(kind: 'sum' | 'max'): string {
   const step = (n: number): string => `
           (local.set $ii (i32.add (local.get $ii) (i32.const ${n})))
           (local.set $e (i32.add (local.get $e) (i32.const ${n})))`;
-  return `(func (export "${kind}_axis") (param $x i32) (param $o i32) (param $L i32) (param $inner i32) (param $u0 i32) (param $u1 i32) ${F.decl()}
+  return `(func (export "${kind}_axis${product ? '_mul' : ''}") (param $x i32)${product ? ' (param $y i32)' : ''} (param $o i32) (param $L i32) (param $inner i32) (param $u0 i32) (param $u1 i32) ${F.decl()}
+      ${product ? '(local.set $yd (i32.sub (local.get $y) (local.get $x)))' : ''}
       (local.set $stride (i32.shl (local.get $inner) (i32.const 2)))
       (local.set $e (local.get $u0))
       (block ${de} (loop ${le}
@@ -555,10 +630,10 @@ function reduceAxisKernel(kind: 'sum' | 'max'): string {
           (local.set $l (i32.const 0))
           (block ${dk16} (loop ${lk16}
             (br_if ${dk16} (i32.ge_u (local.get $l) (local.get $L)))
-            (local.set $a0 ${OP(get('a0'), '(v128.load offset=0 (local.get $src))')})
-            (local.set $a1 ${OP(get('a1'), '(v128.load offset=16 (local.get $src))')})
-            (local.set $a2 ${OP(get('a2'), '(v128.load offset=32 (local.get $src))')})
-            (local.set $a3 ${OP(get('a3'), '(v128.load offset=48 (local.get $src))')})
+            (local.set $a0 ${OP(get('a0'), ld(0))})
+            (local.set $a1 ${OP(get('a1'), ld(16))})
+            (local.set $a2 ${OP(get('a2'), ld(32))})
+            (local.set $a3 ${OP(get('a3'), ld(48))})
             (local.set $src (i32.add (local.get $src) (local.get $stride)))
             (local.set $l (i32.add (local.get $l) (i32.const 1)))
             (br ${lk16})))
@@ -574,7 +649,7 @@ function reduceAxisKernel(kind: 'sum' | 'max'): string {
           (local.set $l (i32.const 0))
           (block ${dk4} (loop ${lk4}
             (br_if ${dk4} (i32.ge_u (local.get $l) (local.get $L)))
-            (local.set $a0 ${OP(get('a0'), '(v128.load (local.get $src))')})
+            (local.set $a0 ${OP(get('a0'), ld(0))})
             (local.set $src (i32.add (local.get $src) (local.get $stride)))
             (local.set $l (i32.add (local.get $l) (i32.const 1)))
             (br ${lk4})))
@@ -587,7 +662,7 @@ function reduceAxisKernel(kind: 'sum' | 'max'): string {
           (local.set $l (i32.const 0))
           (block ${dk1} (loop ${lk1}
             (br_if ${dk1} (i32.ge_u (local.get $l) (local.get $L)))
-            (local.set $sa (${sop} (local.get $sa) (f32.load (local.get $src))))
+            (local.set $sa (${sop} (local.get $sa) ${ld1}))
             (local.set $src (i32.add (local.get $src) (local.get $stride)))
             (local.set $l (i32.add (local.get $l) (i32.const 1)))
             (br ${lk1})))
@@ -686,6 +761,8 @@ export function vecWat(): string {
 
   ${softmaxKernels()}
 
+  ${layerNormKernels()}
+
   ${reduceRowsKernel('sum')}
 
   ${reduceRowsKernel('max')}
@@ -693,6 +770,8 @@ export function vecWat(): string {
   ${reduceAxisKernel('sum')}
 
   ${reduceAxisKernel('max')}
+
+  ${reduceAxisKernel('sum', true)}
 
   ${sequentialKernels()}
 
