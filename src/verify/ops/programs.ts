@@ -73,9 +73,14 @@ function single(op: number, ...operands: TSrc[]): Template {
 
 const templateCache = new Map<string, Template>();
 
+/** adamwW's weightDecay / sgdBuf's wd is nonzero (the engine's `!== 0`: -0 counts as zero). */
+export function decayFlag(d: OpDescriptor): boolean {
+  return ((d.attrs[1] ?? 0) & 0x7fffffff) !== 0;
+}
+
 /** The template of a template kind (null for the others). Exported for the Solidity generator. */
 export function templateOf(d: OpDescriptor): Template | null {
-  const key = `${d.kind}/${d.kind === 'adamwW' || d.kind === 'sgdBuf' ? d.attrs[1] !== 0 : ''}`;
+  const key = `${d.kind}/${d.kind === 'adamwW' || d.kind === 'sgdBuf' ? decayFlag(d) : ''}`;
   const hit = templateCache.get(key);
   if (hit !== undefined) return hit;
   const t = buildTemplate(d);
@@ -109,7 +114,7 @@ function buildTemplate(d: OpDescriptor): Template | null {
       // inputs (w, m', v', stepSize, sbc2, decay); attrs (eps, weightDecay)
       const A = new Asm();
       let w: string | TSrc = X(0);
-      if (d.attrs[1] !== 0) {
+      if (decayFlag(d)) {
         A.op(mul, 'dw', X0(5), X(0)).op(sub, 'w1', X(0), 'dw');
         w = 'w1';
       }
@@ -121,7 +126,7 @@ function buildTemplate(d: OpDescriptor): Template | null {
       // inputs (buf, g, w, first); attrs (mu, wd): g' = wd ? g + wd*w : g; first ? g' : mu*buf + g'
       const A = new Asm();
       let g: string | TSrc = X(1);
-      if (d.attrs[1] !== 0) {
+      if (decayFlag(d)) {
         A.op(mul, 'ww', ATTR(1), X(2)).op(add, 'g1', X(1), 'ww');
         g = 'g1';
       }
