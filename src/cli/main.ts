@@ -9,6 +9,9 @@ import { setBackend, getBackend } from '../engine/kernels/current.ts';
 import { createWasmBackend } from '../engine/kernels/wasm/index.ts';
 import { CHAIN_OPTIONS, CHAIN_USAGE } from './chain.ts';
 import { NODE_OPTIONS, NODE_USAGE } from './node.ts';
+import { JOB_OPTIONS, JOB_USAGE } from './job.ts';
+import { DEVNET_NODE_OPTIONS, DEVNET_NODE_USAGE, wantsNodes } from './devnet.ts';
+import { DEMO_OPTIONS } from './demo.ts';
 
 const USAGE = `veritrain — verifiable, bit-reproducible ML training
 
@@ -16,7 +19,9 @@ Usage:
   veritrain train <spec.json> [--workers N] [--steps N] [--out DIR] [--json] [--quiet]
   veritrain replay <spec.json> --from <checkpoint> --steps N [--workers N] [--json]
   veritrain eval <spec.json> <checkpoint> [--json]
-  veritrain demo [--steps N] [--workers N] [--json]
+  veritrain demo [--steps N] [--out DIR] [--keep] [--json]
+                a network on this machine (chain + 3 solvers + 2 verifiers) runs one MNIST job
+                end to end; the verified model lands in DIR (default runs/demo-<time>)
 
 Options:
   --workers N   threads for the matmul kernels (results are identical for any N)
@@ -24,7 +29,7 @@ Options:
   --out DIR     run directory; a run found there is resumed (default runs/<spec name>)
   --json        print one JSON object as the last line of stdout
   --quiet       no progress bar
-${CHAIN_USAGE}${NODE_USAGE}`;
+${CHAIN_USAGE}${DEVNET_NODE_USAGE}${NODE_USAGE}${JOB_USAGE}`;
 
 export interface CliContext {
   json: boolean;
@@ -61,6 +66,9 @@ async function main(argv: string[]): Promise<number> {
         help: { type: 'boolean', short: 'h', default: false },
         ...CHAIN_OPTIONS,
         ...NODE_OPTIONS,
+        ...JOB_OPTIONS,
+        ...DEVNET_NODE_OPTIONS,
+        ...DEMO_OPTIONS,
       },
     });
   } catch (e) {
@@ -96,13 +104,16 @@ async function main(argv: string[]): Promise<number> {
       case 'train': result = await (await import('./train.ts')).cmdTrain(ctx); break;
       case 'replay': result = await (await import('./train.ts')).cmdReplay(ctx); break;
       case 'eval': result = await (await import('./train.ts')).cmdEval(ctx); break;
-      case 'demo': result = await (await import('./demo.ts')).cmdDemo(ctx); break;
-      case 'devnet': result = await (await import('./chain.ts')).cmdDevnet(ctx, values); break;
+      case 'demo': result = await (await import('./demo.ts')).cmdDemo(ctx, values); break;
+      case 'devnet':
+        result = wantsNodes(values) ? await (await import('./devnet.ts')).cmdDevnetNodes(ctx, values) : await (await import('./chain.ts')).cmdDevnet(ctx, values);
+        break;
       case 'deploy': result = await (await import('./chain.ts')).cmdDeploy(ctx, values); break;
       case 'faucet': result = await (await import('./chain.ts')).cmdFaucet(ctx, values); break;
       case 'stake': result = await (await import('./chain.ts')).cmdStake(ctx, values); break;
       case 'chain': result = await (await import('./chain.ts')).cmdChain(ctx, values); break;
       case 'node': result = await (await import('./node.ts')).cmdNode(ctx, values); break;
+      case 'job': result = await (await import('./job.ts')).cmdJob(ctx, values); break;
       default:
         throw new InputError(`unknown command "${cmd}"`, { hint: 'run veritrain --help' });
     }

@@ -90,6 +90,8 @@ export const progressSchema = z.strictObject({
   steps: uint32.refine((n) => n > 0, 'steps must be positive'),
   /** Training loss of the last step (a display figure; never part of any check). */
   loss: z.number().min(0).max(1e9),
+  /** Losses of the steps since the previous progress message, ending with `step` (for loss curves). */
+  losses: z.array(z.number().min(0).max(1e9)).max(128).optional(),
 });
 
 /** A checkpoint the solver published as a blob (and announced in the DHT). */

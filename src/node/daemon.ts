@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { multiaddr } from '@multiformats/multiaddr';
 import { bytesToHex, type Address, type Hex } from 'viem';
 import { InputError } from '../errors.ts';
 import { connect, type ChainClient } from '../chain/client.ts';
@@ -68,6 +69,8 @@ export interface DaemonOptions {
   log?: (line: string) => void;
   /** Fault-test behaviours (e.g. "wrong-result"); never set in production. */
   faults?: string[];
+  /** How often to redial known peers while fewer than 3 connections stand, in ms (default 5000). */
+  reconnectMs?: number;
 }
 
 export interface NodeInfoFile {
@@ -137,12 +140,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const identities = createIdentities({ client, submitterOf: (id) => state.jobs.get(id)?.submitter });
   const scorer = createPeerScorer({ store: db.peers });
   const remembered = state.peerAddrs.list(16).map((a) => a.addr);
+  // Fault tests only ("partition-file"): while <dataDir>/PARTITION exists the node refuses every
+  // peer, as if the network between it and the others were cut; the chain stays reachable.
+  let partitioned = false;
   const net = await createNetNode({
     privateKey: keys.libp2pKey,
     listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/0'],
     bootstrap: [...new Set([...(opts.bootstrap ?? []), ...remembered])],
     mdns: opts.mdns ?? true,
-    isBlocked: (p) => scorer.isBlocked(p),
+    isBlocked: (p) => partitioned || scorer.isBlocked(p),
     gossipHeartbeatMs: 500,
     ...(opts.loopback ? { allow: ['/ip4/127.0.0.0/ipcidr/8'], colocationWhitelist: ['127.0.0.1'] } : {}),
   });
@@ -408,6 +414,28 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }, 10_000);
   const reannounce = setInterval(() => replicator.reannounce(), 10 * 60_000);
   reannounce.unref();
+  // Stay connected: after a partition heals, a restart of the others or a quiet spell, dial the
+  // bootstrap addresses and the peers remembered from identify until a few connections stand.
+  const bootstrapAddrs = opts.bootstrap ?? [];
+  const reconnect = setInterval(() => {
+    if (faults.has('partition-file')) {
+      const cut = existsSync(join(opts.dataDir, 'PARTITION'));
+      if (cut && !partitioned) {
+        partitioned = true;
+        log('partitioned from the network (fault test)');
+        for (const c of net.getConnections()) void c.close().catch(() => c.abort(new Error('partition')));
+      } else if (!cut && partitioned) {
+        partitioned = false;
+        log('partition healed (fault test)');
+      }
+    }
+    if (partitioned || net.getConnections().length >= 3) return;
+    const addrs = [...new Set([...bootstrapAddrs, ...state.peerAddrs.list(16).map((a) => a.addr)])];
+    for (const a of addrs) {
+      if (a.endsWith(`/p2p/${keys.peerId.toString()}`)) continue;
+      void net.dial(multiaddr(a), { signal: AbortSignal.timeout(5000) }).catch(() => {});
+    }
+  }, opts.reconnectMs ?? 5000);
 
   const info: NodeInfoFile = {
     peerId: keys.peerId.toString(),
@@ -429,6 +457,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       clearInterval(ticker);
       clearInterval(heartbeat);
       clearInterval(reannounce);
+      clearInterval(reconnect);
       solver?.stop();
       await follower.stop();
       gossip.stop();

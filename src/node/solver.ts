@@ -165,6 +165,7 @@ export function createSolver(ctx: NodeContext): Solver {
     for (const e of readChainFromCheckpoints(outDir).entries) await publishCheckpoint(j, spec, e.step, e.stateHash, join(outDir, e.file));
     if (ctx.faults.has('crash-before-train')) process.exit(99);
     let lastSaid = 0;
+    let recent: number[] = [];
     let publishing: Promise<void> = Promise.resolve();
     const w = startTask(
       { kind: 'train', spec, baseDir: ctx.dataDir, outDir, threads: ctx.threads },
@@ -172,10 +173,14 @@ export function createSolver(ctx: NodeContext): Solver {
         onLine: (l) => {
           if (l.type === 'step') {
             ctx.state.log.add(j.jobId, 'progress', { step: l.step, steps: l.steps, loss: l.loss, solver: ctx.address }, `p:${j.jobId}:${me()}:${l.step}`);
+            recent.push(...l.losses);
             if (Date.now() - lastSaid > 500 || l.step === l.steps) {
               lastSaid = Date.now();
-              void say(ctx, 'progress', { jobId: jobIdHex(j.jobId), step: l.step, steps: l.steps, loss: l.loss });
+              void say(ctx, 'progress', { jobId: jobIdHex(j.jobId), step: l.step, steps: l.steps, loss: l.loss, losses: recent.slice(-128) });
+              recent = [];
             }
+          } else if (l.type === 'trained') {
+            ctx.log(`job ${j.jobId}: trained to step ${l.steps}${l.resumedFrom > 0 ? ` (resumed from the checkpoint at step ${l.resumedFrom})` : ''}, final state ${l.finalHash.slice(0, 16)}`);
           } else if (l.type === 'checkpoint') {
             publishing = publishing.then(() => publishCheckpoint(j, spec, l.step, l.stateHash, l.path)).catch((e: Error) => ctx.log(`job ${j.jobId}: checkpoint ${l.step}: ${e.message.split('\n')[0]}`));
           }

@@ -36,7 +36,8 @@ export interface Inspection {
 
 export type WorkerLine =
   | Inspection
-  | { type: 'step'; step: number; steps: number; loss: number }
+  /** `losses`: every step's loss since the previous step line, ending with `step`'s. */
+  | { type: 'step'; step: number; steps: number; loss: number; losses: number[] }
   | { type: 'checkpoint'; step: number; stateHash: string; path: string }
   | { type: 'trained'; finalHash: string; steps: number; resumedFrom: number; testAccuracy?: number; testLoss: number }
   | { type: 'replayed'; index: number; fromStep: number; toStep: number; fromHash: string; endHash: string }

@@ -76,16 +76,19 @@ async function run(task: WorkerTask): Promise<void> {
   }
   if (task.kind === 'train') {
     let lastReport = 0;
+    let losses: number[] = [];
     const result = train(spec, {
       outDir: task.outDir,
       baseDir: task.baseDir,
       evaluate: true,
       onStep: (s) => {
         checkParent();
+        losses.push(s.loss);
         const now = performance.now();
         if (now - lastReport >= (task.progressMs ?? 250) || s.step === s.steps) {
           lastReport = now;
-          emit({ type: 'step', step: s.step, steps: s.steps, loss: s.loss });
+          emit({ type: 'step', step: s.step, steps: s.steps, loss: s.loss, losses });
+          losses = [];
         }
       },
       onCheckpoint: (c) => emit({ type: 'checkpoint', step: c.step, stateHash: c.stateHash, path: c.path }),

@@ -324,7 +324,7 @@ export function createClient(opts: ClientOptions): VeritrainClient {
         const lp = await p2p(false);
         off = lp.gossip.on('progress', (m) => {
           const b = m.envelope.body;
-          if (BigInt(b.jobId) === jobId) push({ type: 'progress', jobId, step: b.step, steps: b.steps, loss: b.loss, solver: m.envelope.from });
+          if (BigInt(b.jobId) === jobId) push({ type: 'progress', jobId, step: b.step, steps: b.steps, loss: b.loss, losses: b.losses ?? [b.loss], solver: m.envelope.from });
         });
       } catch (e) {
         log(`no live progress: ${(e as Error).message}`);

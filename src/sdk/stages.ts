@@ -32,6 +32,8 @@ export interface ProgressUpdate {
   step: number;
   steps: number;
   loss: number;
+  /** Every step's loss since the previous update (as many as the solver sent), ending with `loss`. */
+  losses: number[];
   solver: string;
 }
 
