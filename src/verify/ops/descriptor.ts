@@ -150,13 +150,21 @@ const bits = (x: number) => f32ToBits(Math.fround(x));
 
 /** The descriptor of one observer record. Throws InputError for a kind or attrs it does not know. */
 export function describe(r: RecordLike): OpDescriptor {
-  if (!(r.kind in KIND)) {
-    throw new InputError(`no op kind "${r.kind}" in the op table`, { details: `known: ${KIND_NAMES.join(', ')}` });
+  return describeSpecs(r.kind, r.attrs, r.inputs.map(specOf), specOf(r.output));
+}
+
+/** encodeOp(describeSpecs(...)): the descriptor bytes of a record given by kind, attrs and shapes. */
+export function encodeDescriptor(kind: string, attrs: RecordLike['attrs'], inputs: readonly TensorSpec[], output: TensorSpec): Uint8Array {
+  return encodeOp(describeSpecs(kind, attrs, inputs, output));
+}
+
+/** The descriptor of a record's kind and attrs (trace.ts form) on inputs and an output of these specs. */
+export function describeSpecs(kindName: string, a: RecordLike['attrs'], inputs: readonly TensorSpec[], output: TensorSpec): OpDescriptor {
+  if (!(kindName in KIND)) {
+    throw new InputError(`no op kind "${kindName}" in the op table`, { details: `known: ${KIND_NAMES.join(', ')}` });
   }
-  const kind = r.kind as KindName;
-  const inputs = r.inputs.map(specOf);
-  const output = specOf(r.output);
-  const a = r.attrs;
+  const kind = kindName as KindName;
+  const r = { kind };
   const num = (k: string): number => {
     const v = a[k];
     if (typeof v === 'boolean') return v ? 1 : 0;
@@ -194,7 +202,7 @@ export function describe(r: RecordLike): OpDescriptor {
     case 'sgdBuf': attrs = [bits(num('mu')), bits(num('wd'))]; break;
     default: attrs = [];
   }
-  const d: OpDescriptor = { kind, inputs, output, attrs };
+  const d: OpDescriptor = { kind, inputs: inputs.map((t) => ({ shape: [...t.shape], dtype: t.dtype })), output: { shape: [...output.shape], dtype: output.dtype }, attrs };
   checkDescriptor(d);
   return d;
 }

@@ -3,6 +3,7 @@
 // disputed, find the first wrong scalar step and prove it to contracts/verify/OpJudge.sol.
 //
 //   describe(record)            observer record (src/engine/trace.ts) → op descriptor
+//   encodeDescriptor(kind, attrs, inputSpecs, outputSpec)   the bytes the program root hashes
 //   encodeOp / decodeOp         descriptor ↔ the bytes the program root and the contract hold
 //   compile(d)                  the element programs: E elements, S slots each, fetch(e, pc), result(e)
 //   evaluateOp(d, inputs)       the op computed through its programs (what the judge enforces)
@@ -11,7 +12,7 @@
 //
 // Levels 3 and 4 are one game over T = E * S steps (IOpJudge.sol explains the state and leaf).
 export {
-  ATTRS, KIND, KIND_NAMES, NULL_AXIS, checkDescriptor, decodeOp, describe, encodeOp, sizeOf,
+  ATTRS, KIND, KIND_NAMES, NULL_AXIS, checkDescriptor, decodeOp, describe, describeSpecs, encodeDescriptor, encodeOp, sizeOf,
   type DType, type KindName, type OpDescriptor, type RecordLike, type TensorSpec, type ValueLike,
 } from './descriptor.ts';
 export { END, MOP, NO_JUMP, REGS, execute, isCompare, leafOf, uniformWord, type Instr, type MachineState, type Src } from './machine.ts';
