@@ -13,7 +13,9 @@ import {
   latestCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
+  stateCommits,
   stateHash,
+  statePreimage,
   type CheckpointInput,
   type TensorRecord,
 } from './checkpoint.ts';
@@ -39,20 +41,27 @@ function input(step = 10, seed = 1, prevLink = genesisLink(SPEC)): CheckpointInp
   return { step, specHash: SPEC, tensors: tensors(seed), optimizerSteps: step, cursor: { step, epoch: 1 }, prevLink };
 }
 
-test('state hash follows the documented byte layout', () => {
+test('state hash v2 follows the documented byte layout: header, then sha256(name) and tensorCommit per tensor', () => {
   const c = input();
-  const parts: Buffer[] = [Buffer.from('veritrain/state/v1\0')];
   const u64 = (v: number) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); return b; };
   const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
-  parts.push(Buffer.from(SPEC, 'hex'), u64(10), u64(10), u64(10), u64(1), u32(4));
+  // tensorCommit written out from docs/verification.md §2 (these tensors are one chunk each).
+  const commit = (shape: number[], data: Float32Array) => {
+    const chunk = Buffer.alloc(1024);
+    data.forEach((v, i) => chunk.writeFloatLE(v, 4 * i));
+    const root = sha(Buffer.from([0]), chunk);
+    return sha(Buffer.from([2]), u32(shape.length), ...shape.map(u32), root);
+  };
+  const parts: Buffer[] = [Buffer.from('veritrain/state/v2\0'), Buffer.from(SPEC, 'hex'), u64(10), u64(10), u64(10), u64(1), u32(4)];
   for (const name of ['fc1.bias', 'fc1.weight', 'optim.m.fc1.weight', 'scale']) {
     const t = c.tensors[name];
-    parts.push(u32(name.length), Buffer.from(name, 'ascii'), u32(t.shape.length), ...t.shape.map(u32));
-    const d = Buffer.alloc(t.data.length * 4);
-    t.data.forEach((v, i) => d.writeFloatLE(v, 4 * i));
-    parts.push(d);
+    parts.push(sha(Buffer.from(name, 'ascii')), commit(t.shape, t.data));
   }
-  assert.equal(stateHash(c), sha(...parts).toString('hex'));
+  const pre = Buffer.concat(parts);
+  assert.equal(pre.length, 87 + 64 * 4);
+  assert.deepEqual(Buffer.from(statePreimage(c)), pre);
+  assert.equal(stateHash(c), sha(pre).toString('hex'));
+  assert.deepEqual(stateCommits(c).map((t) => t.name), ['fc1.bias', 'fc1.weight', 'optim.m.fc1.weight', 'scale']);
 });
 
 test('state hash: independent of insertion order, sensitive to every field', () => {
@@ -76,7 +85,7 @@ test('state hash: independent of insertion order, sensitive to every field', () 
   assert.notEqual(stateHash({ ...c, tensors: renamed }), h);
 });
 
-test('state hash of 1 MB of parameters takes a few milliseconds', () => {
+test('state hash of 1 MB of parameters takes milliseconds', () => {
   const big: TensorRecord = {};
   for (let i = 0; i < 16; i++) big[`layer${i}.w`] = { shape: [128, 128], data: new Float32Array(128 * 128).fill(i) };
   const s = { specHash: SPEC, step: 1, tensors: big, optimizerSteps: 1, cursor: { step: 1, epoch: 0 } };
@@ -85,7 +94,7 @@ test('state hash of 1 MB of parameters takes a few milliseconds', () => {
   const t0 = performance.now();
   for (let i = 0; i < runs; i++) stateHash(s);
   const ms = (performance.now() - t0) / runs;
-  assert.ok(ms < 5, `${ms.toFixed(2)} ms per MB`);
+  assert.ok(ms < 20, `${ms.toFixed(2)} ms per MB`); // ~4 ms on an idle core: a Merkle tree over 1 KiB chunks
 });
 
 test('hash chain: genesis from the spec hash, then SHA-256(prev ‖ state)', () => {

@@ -1,18 +1,21 @@
 // Checkpoints: safetensors files (loadable by Hugging Face's safetensors libraries), a canonical
 // state hash (DESIGN §2.5) and a hash chain over a run's checkpoints (DESIGN §3).
 //
-// Canonical state hash, version 1: SHA-256 over these bytes (integers little-endian):
-//   "veritrain/state/v1" 0x00                 19 bytes
+// Canonical state hash, version 2 (docs/verification.md §3): SHA-256 over the state PREIMAGE
+// (integers little-endian):
+//   "veritrain/state/v2" 0x00                 19 bytes
 //   specHash                                  32 raw bytes: a state belongs to one job
 //   u64 step                                  optimizer steps taken by the model (the step counter)
 //   u64 optimizerSteps                        the optimizer's own counter (Adam's t)
 //   u64 cursor.step, u64 cursor.epoch         the data cursor (see data/batch.ts)
 //   u32 tensorCount
 //   per tensor, in ascending name order (names are ASCII, so this is byte order):
-//     u32 nameLength, name (ASCII bytes)
-//     u32 rank, u32 dims[rank]
-//     f32 data[prod(dims)]                    binary32, little-endian, row-major
-// Parameters and optimizer state (named optim.<slot>.<param>) are all just tensors here.
+//     sha256(name)                            32 bytes
+//     tensorCommit(shape, data)               32 bytes: commit.ts, a Merkle root over 1 KiB chunks
+//                                             of the little-endian binary32 data, bound to the shape
+// Parameters and optimizer state (named optim.<slot>.<param>) are all just tensors here. The
+// preimage is 87 + 64·n bytes, so a contract can open any tensor of a state (and through its
+// commitment any element) from it.
 //
 // Hash chain: link_0 = SHA-256("veritrain/chain/v1" 0x00 ‖ specHash as 32 raw bytes) (genesis);
 // link_i = SHA-256(link_{i-1} ‖ stateHash_i), both as 32 raw bytes. Each checkpoint stores its
@@ -26,7 +29,8 @@
 import { closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, IntegrityError, NumericError } from '../errors.ts';
-import { f32Bytes, LITTLE_ENDIAN, sha256Hex, utf8 } from '../engine/hash.ts';
+import { f32Bytes, LITTLE_ENDIAN, sha256, sha256Hex, utf8 } from '../engine/hash.ts';
+import { tensorCommit } from './commit.ts';
 import type { DataCursor } from './data/batch.ts';
 
 export const CHECKPOINT_FORMAT = 'veritrain-checkpoint/1';
@@ -130,35 +134,48 @@ function sortedNames(tensors: TensorRecord): string[] {
   return names;
 }
 
-/** The canonical state hash (see the byte layout at the top of this file). No copies of tensor data. */
-export function stateHash(s: CheckpointState): string {
+export const STATE_TAG = 'veritrain/state/v2\0';
+/** Bytes of the preimage before the per-tensor entries. */
+export const STATE_HEADER_BYTES = 19 + 32 + 32 + 4;
+
+/** Each tensor of a state in canonical (name) order, with its commitment (commit.ts). */
+export function stateCommits(s: CheckpointState): { name: string; shape: number[]; commit: Uint8Array }[] {
+  return sortedNames(s.tensors).map((name) => {
+    const { shape, data } = s.tensors[name];
+    return { name, shape: [...shape], commit: tensorCommit(shape, data) };
+  });
+}
+
+/**
+ * The state preimage (layout at the top of this file): what a judge is shown to open the state's
+ * tensors. `commits` (from stateCommits) saves recomputing them.
+ */
+export function statePreimage(s: CheckpointState, commits = stateCommits(s)): Uint8Array {
   checkHex('specHash', s.specHash);
   checkCount('step', s.step);
   checkCount('optimizerSteps', s.optimizerSteps);
   checkCount('cursor.step', s.cursor.step);
   checkCount('cursor.epoch', s.cursor.epoch);
-  const names = sortedNames(s.tensors);
-  const head = new Uint8Array(19 + 32 + 32 + 4);
-  head.set(utf8('veritrain/state/v1\0'), 0);
-  head.set(hexBytes(s.specHash), 19);
-  head.set(u64(s.step), 51);
-  head.set(u64(s.optimizerSteps), 59);
-  head.set(u64(s.cursor.step), 67);
-  head.set(u64(s.cursor.epoch), 75);
-  new DataView(head.buffer).setUint32(83, names.length, true);
-  const parts: Uint8Array[] = [head];
-  for (const name of names) {
-    const { shape, data } = s.tensors[name];
-    const meta = new Uint8Array(4 + name.length + 4 + 4 * shape.length);
-    const dv = new DataView(meta.buffer);
-    dv.setUint32(0, name.length, true);
-    for (let i = 0; i < name.length; i++) meta[4 + i] = name.charCodeAt(i);
-    let o = 4 + name.length;
-    dv.setUint32(o, shape.length, true);
-    for (const d of shape) dv.setUint32((o += 4), d, true);
-    parts.push(meta, f32Bytes(data));
+  const out = new Uint8Array(STATE_HEADER_BYTES + 64 * commits.length);
+  out.set(utf8(STATE_TAG), 0);
+  out.set(hexBytes(s.specHash), 19);
+  out.set(u64(s.step), 51);
+  out.set(u64(s.optimizerSteps), 59);
+  out.set(u64(s.cursor.step), 67);
+  out.set(u64(s.cursor.epoch), 75);
+  new DataView(out.buffer).setUint32(83, commits.length, true);
+  let o = STATE_HEADER_BYTES;
+  for (const c of commits) {
+    out.set(sha256(utf8(c.name)), o);
+    out.set(c.commit, o + 32);
+    o += 64;
   }
-  return sha256Hex(...parts);
+  return out;
+}
+
+/** The canonical state hash: SHA-256 of the state preimage. No copies of tensor data. */
+export function stateHash(s: CheckpointState): string {
+  return sha256Hex(statePreimage(s));
 }
 
 /** The chain's first link, a function of the job alone. */
