@@ -1,6 +1,7 @@
 // BisectionGame on a real anvil with the TestJudge: games of every size end at the first wrong
-// step, each move's reverts leave the game unchanged, deadlines decide, a PENDING judge resolves
-// later, and a two-level game (a NestedJudge opening a game over the sub-steps) settles upward.
+// step (rooted bisection, unrooted bisection and unrooted k-ary rounds), each move's reverts leave
+// the game unchanged, deadlines decide, a PENDING judge resolves later, and a two-level game (a
+// NestedJudge opening a game over the sub-steps) settles upward.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -8,7 +9,9 @@ import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem';
 import * as abis from '../src/chain/abi.ts';
 import { devAccount, send, type ChainClient } from '../src/chain/client.ts';
 import { CHAIN_SOURCES, compileContracts } from '../src/chain/compile.ts';
-import { answer, callJudge, decidePending, getGame, nextIndex, reveal, timeoutGame } from '../src/chain/game.ts';
+import {
+  answer, callJudge, choosePart, cutsOf, decidePending, getGame, nextIndex, partRange, reveal, revealedLeaves, revealMany, timeoutGame,
+} from '../src/chain/game.ts';
 import { merkleProof, merkleRoot } from '../src/chain/merkle.ts';
 import { expectRevert, h, honestLeaves, minedAs, playGame, startTestChain, isolateTests, type TestChain } from './chain.ts';
 
@@ -31,10 +34,29 @@ interface Open {
   defender?: Address;
   moveTimeout?: number;
   root?: Hex;
+  /** k > 2: an unrooted k-ary game (openWithArity). */
+  arity?: number;
 }
 
 async function open(o: Open, by: ChainClient = c(CREATOR)): Promise<bigint> {
   const game = ch.deployment.contracts.game;
+  const params = (o: Open) => ({
+          challenger: o.challenger ?? addr(CHALLENGER),
+          defender: o.defender ?? addr(DEFENDER),
+          judge: o.judge ?? ch.deployment.contracts.judge,
+          moveTimeout: o.moveTimeout ?? TIMEOUT,
+          n: o.n,
+          root: o.root ?? merkleRoot(o.leaves),
+          genesis: o.genesis ?? h('genesis'),
+          claim: o.claim ?? o.leaves[o.n - 1],
+          context: h('context'),
+  });
+  if (o.arity !== undefined) {
+    const tx = await send(by, (w, x) =>
+      w.writeContract({ ...x, address: game, abi: abis.bisectionGameAbi, functionName: 'openWithArity', args: [params({ root: ZERO, ...o }), o.arity!] }),
+    );
+    return tx.events.find((e) => e.eventName === 'GameOpened')!.args.gameId as bigint;
+  }
   const tx = await send(by, (w, x) =>
     w.writeContract({
       ...x,
@@ -172,8 +194,119 @@ describe('moves and their reverts', () => {
     await bad({ judge: zero });
     await bad({ moveTimeout: 0 });
     await bad({ n: 0, claim: h('x') });
-    await bad({ root: ZERO });
     await assert.rejects(getGame(c(0), 99n), (e: Error & { errorName?: string }) => e.errorName === 'UnknownGame');
+  });
+});
+
+/** Play an unrooted k-ary game: the defender reveals its leaves at the cuts, the challenger names the first part whose end it disputes. */
+async function playKary(gameId: bigint, defenderLeaves: readonly Hex[], trueLeaves: readonly Hex[]): Promise<{ phase: string; rounds: number }> {
+  let rounds = 0;
+  for (;;) {
+    const g = await getGame(c(0), gameId);
+    if (g.phase === 'defender-moves') {
+      rounds++;
+      await revealMany(c(DEFENDER), gameId, cutsOf(g.agreed, g.disputed, g.arity).map((k) => defenderLeaves[k - 1]));
+    } else if (g.phase === 'challenger-moves') {
+      const leaves = await revealedLeaves(c(CHALLENGER), gameId);
+      const cuts = cutsOf(g.agreed, g.disputed, g.arity);
+      let part = cuts.findIndex((k, i) => leaves[i] !== trueLeaves[k - 1]);
+      if (part < 0) part = cuts.length;
+      await choosePart(c(CHALLENGER), gameId, part, leaves);
+      const after = await getGame(c(0), gameId);
+      assert.deepEqual([after.agreed, after.disputed], partRange(g.agreed, g.disputed, cuts, part));
+    } else if (g.phase === 'judging') {
+      await callJudge(c(DEFENDER), gameId);
+    } else return { phase: g.phase, rounds };
+  }
+}
+
+describe('unrooted games (root 0): no commitment, every revealed leaf binds', () => {
+  test('bisection: reveals take no proof; the honest side wins (fast-check)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 30 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }))), fc.boolean(), async ([n, firstBad], defenderCheats) => {
+        const s = await ch.snapshot();
+        try {
+          const truth = honestLeaves(h('genesis'), n);
+          const wrong = truth.map((l, i) => (i >= firstBad ? h(`wrong ${i}`) : l));
+          const defenderLeaves = defenderCheats ? wrong : truth;
+          const gameId = await open({ n, leaves: defenderLeaves, root: ZERO });
+          for (;;) {
+            const g = await getGame(c(0), gameId);
+            if (g.phase === 'defender-moves') {
+              const i = await nextIndex(c(0), gameId);
+              await reveal(c(DEFENDER), gameId, defenderLeaves[i], []);
+            } else if (g.phase === 'challenger-moves') {
+              const i = Math.floor((g.agreed + g.disputed) / 2) - 1;
+              await answer(c(CHALLENGER), gameId, g.revealed === (defenderCheats ? truth : wrong)[i]);
+            } else if (g.phase === 'judging') await callJudge(c(DEFENDER), gameId);
+            else break;
+          }
+          const g = await getGame(c(0), gameId);
+          assert.equal(g.phase, defenderCheats ? 'challenger-won' : 'defender-won');
+          if (defenderCheats) assert.equal(g.agreed, firstBad);
+        } finally {
+          await ch.revert(s);
+        }
+      }),
+      { numRuns: 12, seed: 20261201 },
+    );
+  });
+
+  test('k-ary rounds: ceil(log_k n) rounds, the first wrong leaf found, the honest side wins (fast-check)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 300 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }))),
+        fc.constantFrom(3, 4, 16, 64),
+        fc.boolean(),
+        async ([n, firstBad], arity, defenderCheats) => {
+          const s = await ch.snapshot();
+          try {
+            const truth = honestLeaves(h('genesis'), n);
+            const wrong = truth.map((l, i) => (i >= firstBad ? h(`wrong ${i}`) : l));
+            const defenderLeaves = defenderCheats ? wrong : truth;
+            const gameId = await open({ n, leaves: defenderLeaves, arity });
+            const { phase, rounds } = await playKary(gameId, defenderLeaves, defenderCheats ? truth : wrong);
+            assert.equal(phase, defenderCheats ? 'challenger-won' : 'defender-won');
+            const g = await getGame(c(0), gameId);
+            assert.equal(g.disputed - g.agreed, 1);
+            if (defenderCheats) assert.equal(g.agreed, firstBad);
+            assert.ok(rounds <= Math.ceil(Math.log(n) / Math.log(arity) - 1e-9), `${rounds} rounds for n ${n}, k ${arity}`);
+          } finally {
+            await ch.revert(s);
+          }
+        },
+      ),
+      { numRuns: 20, seed: 20261202 },
+    );
+  });
+
+  test('k-ary moves refuse the wrong move, count, leaves, part and arity', async () => {
+    const leaves = honestLeaves(h('genesis'), 40);
+    await expectRevert(ch, () => open({ n: 40, leaves, arity: 16, root: merkleRoot(leaves) }, minedAs(ch, CREATOR)), 'BadArity');
+    await expectRevert(ch, () => open({ n: 40, leaves, arity: 1 }, minedAs(ch, CREATOR)), 'BadArity');
+    await expectRevert(ch, () => open({ n: 40, leaves, arity: 65 }, minedAs(ch, CREATOR)), 'BadArity');
+    const gameId = await open({ n: 40, leaves, arity: 16 });
+    const d = minedAs(ch, DEFENDER), x = minedAs(ch, CHALLENGER);
+    await expectRevert(ch, () => reveal(d, gameId, leaves[0], []), 'WrongMove');
+    await expectRevert(ch, () => revealMany(d, gameId, leaves.slice(0, 14)), 'BadLeaves');
+    await expectRevert(ch, () => revealMany(x, gameId, leaves.slice(0, 15)), 'NotYourMove');
+    const cuts = cutsOf(0, 40, 16);
+    assert.equal(cuts.length, 15);
+    const shown = cuts.map((k) => leaves[k - 1]);
+    await revealMany(c(DEFENDER), gameId, shown);
+    await expectRevert(ch, () => answer(x, gameId, true), 'WrongMove');
+    await expectRevert(ch, () => choosePart(x, gameId, 0, [...shown.slice(1), shown[0]]), 'BadLeaves');
+    await expectRevert(ch, () => choosePart(x, gameId, 16, shown), 'BadPart');
+    await expectRevert(ch, () => choosePart(d, gameId, 0, shown), 'NotYourMove');
+    await choosePart(c(CHALLENGER), gameId, 5, shown);
+    const g = await getGame(c(0), gameId);
+    assert.deepEqual([g.agreed, g.disputed, g.pre, g.post], [cuts[4], cuts[5], leaves[cuts[4] - 1], leaves[cuts[5] - 1]]);
+    // The challenger that misses its choice loses, like a missed answer.
+    const g2 = await open({ n: 40, leaves, arity: 4 });
+    await revealMany(c(DEFENDER), g2, cutsOf(0, 40, 4).map((k) => leaves[k - 1]));
+    await ch.increaseTime(TIMEOUT + 1);
+    await timeoutGame(c(STRANGER), g2);
+    assert.equal((await getGame(c(0), g2)).phase, 'defender-won');
   });
 });
 

@@ -15,14 +15,18 @@ library Phase {
     uint8 internal constant CHALLENGER_WON = 6;
 }
 
-/// @title BisectionGame: a generic interactive dispute over a committed sequence.
-/// @notice The defender committed a Merkle root over n leaves L[0..n-1] and claims the chain of steps
-/// genesis → L[0] → … → L[n-1] = claim. The challenger says the claim is wrong. Each round the
-/// defender reveals the leaf at the midpoint of the disputed range (with a Merkle proof) and the
-/// challenger agrees or disagrees with it, halving the range, until one step remains: the agreed
-/// leaf before it and the defender's leaf after it go to the judge. Every move has a deadline; the
-/// party that misses it loses. The game holds no money: its creator (the job market) holds both
-/// parties' bonds and reads the outcome. Levels nest: a judge may open a game one level down.
+/// @title BisectionGame: a generic interactive dispute over a sequence of leaves.
+/// @notice The defender claims the chain of steps genesis → L[0] → … → L[n-1] = claim; the challenger
+/// says the claim is wrong. Rooted games (level 0): the defender committed a Merkle root over the n
+/// leaves; each round it reveals the leaf at the midpoint of the disputed range with a Merkle proof and
+/// the challenger agrees or disagrees, halving the range. Unrooted games (root 0, the deeper levels,
+/// docs/verification.md §4): no commitment in advance; the endpoints are fixed and every revealed leaf
+/// binds the defender once given. An unrooted game may have an arity k > 2 (openWithArity): each round
+/// the defender reveals the k-1 leaves that cut the disputed range into k parts and the challenger names
+/// the first part it disputes, so a range of n steps takes ceil(log_k n) rounds. When one step remains,
+/// the agreed leaf before it and the defender's leaf after it go to the judge. Every move has a
+/// deadline; the party that misses it loses. The game holds no money: its creator (the job market)
+/// holds both parties' bonds and reads the outcome. Levels nest: a judge may open a game one level down.
 contract BisectionGame {
 
     struct Params {
@@ -30,8 +34,8 @@ contract BisectionGame {
         address defender;
         IJudge judge;
         uint32 moveTimeout; // seconds per move
-        uint48 n; // leaves in the committed sequence (>= 1)
-        bytes32 root; // defender's Merkle root over the leaves
+        uint48 n; // leaves in the sequence (>= 1)
+        bytes32 root; // defender's Merkle root over the leaves; 0: unrooted
         bytes32 genesis; // agreed state before leaf 0
         bytes32 claim; // defender's final leaf L[n-1], disputed
         bytes32 context; // passed to the judge unchanged
@@ -41,6 +45,7 @@ contract BisectionGame {
         address challenger;
         uint40 deadline;
         uint8 phase;
+        uint8 arity; // parts per round: 2 (bisection) or up to 64 (unrooted games only)
         address defender;
         uint32 moveTimeout;
         uint48 n;
@@ -50,7 +55,7 @@ contract BisectionGame {
         bytes32 root;
         bytes32 pre;
         bytes32 post;
-        bytes32 revealed; // the defender's leaf at the midpoint, while the challenger moves
+        bytes32 revealed; // the defender's midpoint leaf (arity 2) or keccak256 of its k-1 leaves, while the challenger moves
         bytes32 context;
     }
 
@@ -66,6 +71,10 @@ contract BisectionGame {
     error BadMerkleProof(uint256 gameId, uint48 index);
     error NotJudge(uint256 gameId);
     error BadVerdict(uint8 verdict);
+    error BadArity(uint8 arity);
+    error WrongMove(uint256 gameId);
+    error BadLeaves(uint256 gameId, uint256 expected);
+    error BadPart(uint256 gameId, uint256 part);
 
     event GameOpened(
         uint256 indexed gameId,
@@ -80,17 +89,34 @@ contract BisectionGame {
     );
     event LeafRevealed(uint256 indexed gameId, uint48 index, bytes32 leaf, uint40 deadline);
     event LeafAnswered(uint256 indexed gameId, bool agree, uint48 agreed, uint48 disputed, uint40 deadline);
+    /// An unrooted k-ary round: the leaves after steps `cuts` of the range (agreed, disputed].
+    event LeavesRevealed(uint256 indexed gameId, uint48 agreed, uint48 disputed, bytes32[] leaves, uint40 deadline);
+    event PartChosen(uint256 indexed gameId, uint256 part, uint48 agreed, uint48 disputed, uint40 deadline);
     event JudgeCalled(uint256 indexed gameId, uint48 step, bytes32 pre, bytes32 post, uint8 verdict);
     event GameResolved(uint256 indexed gameId, bool defenderWon, bool byTimeout);
 
-    /// Open a game. The caller (e.g. the job market) is named in GameOpened; it reads the outcome with phaseOf.
+    uint8 public constant MAX_ARITY = 64;
+
+    /// Open a bisection game (arity 2; root 0 = unrooted). The caller (e.g. the job market) is named in
+    /// GameOpened; it reads the outcome with phaseOf.
     function open(Params calldata p) external returns (uint256 gameId) {
+        return _open(p, 2);
+    }
+
+    /// Open an unrooted game whose rounds cut the disputed range into `arity` parts (2..MAX_ARITY).
+    function openWithArity(Params calldata p, uint8 arity) external returns (uint256 gameId) {
+        if (arity < 2 || arity > MAX_ARITY || (arity != 2 && p.root != 0)) revert BadArity(arity);
+        return _open(p, arity);
+    }
+
+    function _open(Params calldata p, uint8 arity) private returns (uint256 gameId) {
         if (
             p.challenger == address(0) || p.defender == address(0) || p.challenger == p.defender
-                || address(p.judge) == address(0) || p.moveTimeout == 0 || p.n == 0 || p.root == 0
+                || address(p.judge) == address(0) || p.moveTimeout == 0 || p.n == 0
         ) revert BadParams();
         gameId = ++gameCount;
         Game storage g = _games[gameId];
+        g.arity = arity;
         g.challenger = p.challenger;
         g.defender = p.defender;
         g.moveTimeout = p.moveTimeout;
@@ -106,20 +132,23 @@ contract BisectionGame {
         emit GameOpened(gameId, msg.sender, p.challenger, p.defender, p.n, p.root, p.genesis, p.claim, p.context);
     }
 
-    /// Defender: reveal L[mid-1], mid = midpoint of the disputed range, with its Merkle proof.
+    /// Defender (arity 2): reveal L[mid-1], mid = midpoint of the disputed range, with its Merkle proof
+    /// (an unrooted game takes an empty proof).
     function reveal(uint256 gameId, bytes32 leaf, bytes32[] calldata proof) external {
         Game storage g = _move(gameId, Phase.DEFENDER_MOVES);
+        if (g.arity != 2) revert WrongMove(gameId);
         uint48 index = (g.agreed + g.disputed) / 2 - 1;
-        if (!MerkleProof.verify(g.root, g.n, index, leaf, proof)) revert BadMerkleProof(gameId, index);
+        if (g.root != 0 && !MerkleProof.verify(g.root, g.n, index, leaf, proof)) revert BadMerkleProof(gameId, index);
         g.revealed = leaf;
         g.phase = Phase.CHALLENGER_MOVES;
         g.deadline = uint40(block.timestamp) + g.moveTimeout;
         emit LeafRevealed(gameId, index, leaf, g.deadline);
     }
 
-    /// Challenger: agree (the error is after the midpoint) or disagree (at or before it).
+    /// Challenger (arity 2): agree (the error is after the midpoint) or disagree (at or before it).
     function answer(uint256 gameId, bool agree) external {
         Game storage g = _move(gameId, Phase.CHALLENGER_MOVES);
+        if (g.arity != 2) revert WrongMove(gameId);
         uint48 mid = (g.agreed + g.disputed) / 2;
         if (agree) {
             g.agreed = mid;
@@ -131,6 +160,51 @@ contract BisectionGame {
         g.phase = g.disputed - g.agreed == 1 ? Phase.JUDGING : Phase.DEFENDER_MOVES;
         g.deadline = uint40(block.timestamp) + g.moveTimeout;
         emit LeafAnswered(gameId, agree, g.agreed, g.disputed, g.deadline);
+    }
+
+    /// The cut points of the disputed range (agreed, disputed] of an arity-k round: m = min(k, width)
+    /// parts, cut i (1 <= i < m) after step agreed + floor(i * width / m). The defender reveals the
+    /// leaf after each cut, i.e. L[cut - 1].
+    function cutsOf(uint48 agreed, uint48 disputed, uint8 arity) public pure returns (uint48[] memory cuts) {
+        uint256 width = disputed - agreed;
+        uint256 m = width < arity ? width : arity;
+        cuts = new uint48[](m - 1);
+        for (uint256 i = 1; i < m; i++) cuts[i - 1] = uint48(agreed + (i * width) / m);
+    }
+
+    /// Defender (arity k > 2): reveal the leaves after each cut of the disputed range (cutsOf).
+    function revealMany(uint256 gameId, bytes32[] calldata leaves) external {
+        Game storage g = _move(gameId, Phase.DEFENDER_MOVES);
+        if (g.arity == 2) revert WrongMove(gameId);
+        uint256 width = g.disputed - g.agreed;
+        uint256 want = (width < g.arity ? width : g.arity) - 1;
+        if (leaves.length != want) revert BadLeaves(gameId, want);
+        g.revealed = keccak256(abi.encodePacked(leaves));
+        g.phase = Phase.CHALLENGER_MOVES;
+        g.deadline = uint40(block.timestamp) + g.moveTimeout;
+        emit LeavesRevealed(gameId, g.agreed, g.disputed, leaves, g.deadline);
+    }
+
+    /// Challenger (arity k > 2): name the first part (0..m-1) whose end leaf it disputes, passing the
+    /// revealed leaves back (checked against their hash; they are in the LeavesRevealed event).
+    function choosePart(uint256 gameId, uint256 part, bytes32[] calldata leaves) external {
+        Game storage g = _move(gameId, Phase.CHALLENGER_MOVES);
+        if (g.arity == 2) revert WrongMove(gameId);
+        if (keccak256(abi.encodePacked(leaves)) != g.revealed) revert BadLeaves(gameId, leaves.length);
+        uint256 m = leaves.length + 1;
+        if (part >= m) revert BadPart(gameId, part);
+        // Part j runs from cut j to cut j+1 (cut 0 = agreed, cut m = disputed).
+        if (part != 0) g.pre = leaves[part - 1];
+        if (part != m - 1) g.post = leaves[part];
+        (g.agreed, g.disputed) = _part(g.agreed, g.disputed, part, m);
+        g.phase = g.disputed - g.agreed == 1 ? Phase.JUDGING : Phase.DEFENDER_MOVES;
+        g.deadline = uint40(block.timestamp) + g.moveTimeout;
+        emit PartChosen(gameId, part, g.agreed, g.disputed, g.deadline);
+    }
+
+    function _part(uint48 agreed, uint48 disputed, uint256 part, uint256 m) private pure returns (uint48, uint48) {
+        uint256 width = disputed - agreed;
+        return (uint48(agreed + (part * width) / m), uint48(agreed + ((part + 1) * width) / m));
     }
 
     /// Hand the last step to the judge with the caller's proof data. Anyone may call. If nobody has

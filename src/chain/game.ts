@@ -1,4 +1,4 @@
-// BisectionGame moves and reads; the TestJudge's deferred decision.
+// BisectionGame moves and reads (binary rounds, unrooted k-ary rounds); the TestJudge's deferred decision.
 import type { Address, Hex } from 'viem';
 import { bisectionGameAbi, testJudgeAbi } from './abi.ts';
 import { read, send, type ChainClient, type TxResult } from './client.ts';
@@ -9,6 +9,8 @@ export type GamePhase = (typeof GAME_PHASES)[number];
 export interface Game {
   gameId: bigint;
   phase: GamePhase;
+  /** Parts per round: 2 (reveal/answer) or k > 2 (revealMany/choosePart, unrooted games). */
+  arity: number;
   challenger: Address;
   defender: Address;
   judge: Address;
@@ -50,6 +52,7 @@ export async function getGame(c: ChainClient, gameId: bigint): Promise<Game> {
   return {
     gameId,
     phase: GAME_PHASES[g.phase],
+    arity: Number(g.arity),
     challenger: g.challenger,
     defender: g.defender,
     judge: g.judge,
@@ -64,6 +67,42 @@ export async function getGame(c: ChainClient, gameId: bigint): Promise<Game> {
     revealed: g.revealed,
     context: g.context,
   };
+}
+
+/**
+ * The cut points of a k-ary round over the disputed range (agreed, disputed] (BisectionGame.cutsOf):
+ * m = min(k, width) parts, cut i after step agreed + floor(i·width/m); the defender reveals the leaf
+ * after each cut (leaf index cut - 1). Part j runs from cut j to cut j+1 (cut 0 = agreed, cut m = disputed).
+ */
+export function cutsOf(agreed: number, disputed: number, arity: number): number[] {
+  const width = disputed - agreed;
+  const m = Math.min(width, arity);
+  const cuts: number[] = [];
+  for (let i = 1; i < m; i++) cuts.push(agreed + Math.floor((i * width) / m));
+  return cuts;
+}
+
+/** The range (agreed, disputed] after the challenger names `part` of a round with cuts `cuts`. */
+export function partRange(agreed: number, disputed: number, cuts: readonly number[], part: number): [number, number] {
+  const all = [agreed, ...cuts, disputed];
+  return [all[part], all[part + 1]];
+}
+
+/** Defender of a k-ary game: reveal the leaves after each cut of the disputed range. */
+export function revealMany(c: ChainClient, gameId: bigint, leaves: readonly Hex[]): Promise<TxResult> {
+  return send(c, (w, x) => w.writeContract({ ...x, ...gameOf(c), functionName: 'revealMany', args: [gameId, leaves] }));
+}
+
+/** Challenger of a k-ary game: the first part whose end leaf it disputes, with the revealed leaves. */
+export function choosePart(c: ChainClient, gameId: bigint, part: number, leaves: readonly Hex[]): Promise<TxResult> {
+  return send(c, (w, x) => w.writeContract({ ...x, ...gameOf(c), functionName: 'choosePart', args: [gameId, BigInt(part), leaves] }));
+}
+
+/** The leaves of the current k-ary round, from its LeavesRevealed event. */
+export async function revealedLeaves(c: ChainClient, gameId: bigint): Promise<Hex[]> {
+  const logs = await c.public.getContractEvents({ ...gameOf(c), eventName: 'LeavesRevealed', args: { gameId }, fromBlock: 0n });
+  const last = logs[logs.length - 1] as unknown as { args: { leaves: Hex[] } } | undefined;
+  return last ? [...last.args.leaves] : [];
 }
 
 /** The leaf index the defender reveals next. */
