@@ -1,12 +1,20 @@
 // Composites: every function here is a fixed composition of the primitives in ops.ts, so its
 // scalar program is the concatenation of theirs and its gradient comes from autograd.
+//
+// Fast paths: gelu, softmax (also with the attention's scale and mask) and layerNorm run as one
+// fused kernel each (kernels/backend.ts has their programs) when fusionAllowed(): the same binary32
+// operations in the same order, forward and backward (kernels/fused.test.ts checks them against
+// the composition and autograd). With an op observer set, or finite checks on, the composition
+// itself runs, so every primitive is reported.
 import { ShapeError } from '../errors.ts';
+import { getBackend } from './kernels/current.ts';
+import type { SoftmaxOptions } from './kernels/backend.ts';
 import {
   add, div, exp, gather, log, matmul, max, maximum, mul, neg, permute, reshape, slice, sqrt, sub, sum,
   tanh, conv2d as conv2dPrim,
 } from './ops.ts';
 import { uniforms, type RngStream } from './rng.ts';
-import { Tensor } from './tensor.ts';
+import { fusionAllowed, makeFused, newData, Tensor } from './tensor.ts';
 import { traceInput, traceOp, tracing } from './trace.ts';
 
 export { conv2dPrim as conv2d };
@@ -24,15 +32,51 @@ export { tanh };
 
 /** GELU, tanh form (GPT-2): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Constants are binary32. */
 export function gelu(x: Tensor): Tensor {
+  if (fusionAllowed()) return geluFused(x);
   const x3 = mul(mul(x, x), x);
   const inner = mul(add(x, mul(x3, 0.044715)), 0.7978845834732056);
   return mul(mul(x, 0.5), add(tanh(inner), 1));
 }
 
+function geluFused(x: Tensor): Tensor {
+  const y = newData(x.size);
+  getBackend().gelu(x.data, y);
+  return makeFused('gelu', y, x.shape, [x], (g, [prev]) => {
+    const gx = newData(x.size);
+    getBackend().geluBackward(x.data, g.data, prev ? prev.data : null, gx);
+    return [new Tensor(gx, x.shape)];
+  });
+}
+
 /** softmax along an axis: e = exp(x - max(x)), e / sum(e). The max is a constant (no gradient). */
 export function softmax(x: Tensor, axis = -1): Tensor {
+  if (fusionAllowed() && x.rank > 0 && (axis === -1 || axis === x.rank - 1)) return softmaxFused(x, null, null);
   const e = exp(sub(x, max(x.detach(), axis, true)));
   return div(e, sum(e, axis, true));
+}
+
+/**
+ * softmax(x·scale + mask) over the last axis, mask [T, L] on x [..., T, L]: the attention
+ * weights. Exactly softmax(add(mul(x, scale), mask), -1).
+ */
+export function scaledMaskedSoftmax(x: Tensor, scale: number, mask: Tensor): Tensor {
+  const r = x.rank;
+  const fits = r >= 2 && mask.rank === 2 && mask.shape[0] === x.shape[r - 2] && mask.shape[1] === x.shape[r - 1];
+  if (fusionAllowed() && fits) return softmaxFused(x, Math.fround(scale), mask);
+  return softmax(add(mul(x, scale), mask), -1);
+}
+
+function softmaxFused(x: Tensor, scale: number | null, mask: Tensor | null): Tensor {
+  const L = x.shape[x.rank - 1];
+  const rows = L === 0 ? 0 : x.size / L;
+  const o: SoftmaxOptions = { rows, L, scale, mask: mask ? mask.data : null, maskRows: mask ? mask.shape[0] : 1 };
+  const y = newData(x.size), e = newData(x.size), s = newData(rows);
+  getBackend().softmax(x.data, o, y, e, s);
+  return makeFused('softmax', y, x.shape, [x], (g, [prev]) => {
+    const gx = newData(x.size);
+    getBackend().softmaxBackward(g.data, y, e, s, o, prev ? prev.data : null, gx);
+    return [new Tensor(gx, x.shape)];
+  });
 }
 
 /** log-softmax along an axis: z - log(sum(exp(z))) with z = x - max(x). */
@@ -67,9 +111,31 @@ export function mean(x: Tensor, axis?: number, keepDims = false): Tensor {
 
 /** Layer norm over the last axis: (x - mean) / sqrt(var + eps) · gamma + beta (biased variance). */
 export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+  const D = x.rank > 0 ? x.shape[x.rank - 1] : 0;
+  if (fusionAllowed() && D > 0 && gamma.rank === 1 && beta.rank === 1 && gamma.size === D && beta.size === D) return layerNormFused(x, gamma, beta, eps);
   const xc = sub(x, mean(x, -1, true));
   const v = mean(mul(xc, xc), -1, true);
   return add(mul(div(xc, sqrt(add(v, eps))), gamma), beta);
+}
+
+function layerNormFused(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): Tensor {
+  const D = x.shape[x.rank - 1];
+  const o = { rows: x.size / D, D, eps: Math.fround(eps) };
+  const y = newData(x.size), mu = newData(o.rows), sd = newData(o.rows);
+  getBackend().layerNorm(x.data, gamma.data, beta.data, o, y, mu, sd);
+  return makeFused('layerNorm', y, x.shape, [x, gamma, beta], (g, [px, pg, pb]) => {
+    const gx = newData(x.size), gg = newData(D), gb = newData(D);
+    getBackend().layerNormBackward(x.data, gamma.data, mu, sd, g.data, o, px ? px.data : null, gx, gg, gb);
+    // gamma and beta: prev + contribution, as addInto would (their contributions are column sums).
+    const acc = (prev: Tensor | null, c: Float32Array, shape: readonly number[]): Tensor => {
+      if (!prev) return new Tensor(c, shape);
+      const all = { mid: c.length, inner: 1 };
+      const out = newData(c.length);
+      getBackend().binary('add', prev.data, all, c, all, out);
+      return new Tensor(out, shape);
+    };
+    return [new Tensor(gx, x.shape), acc(pg, gg, gamma.shape), acc(pb, gb, beta.shape)];
+  });
 }
 
 /** y = x·W + b with W [in, out]. */
@@ -153,7 +219,7 @@ export function causalSelfAttention(x: Tensor, p: AttentionParams, heads: number
     mask = new Tensor(mask.data, mask.shape); // a fresh value of this step's trace
     traceOp('causalMask', { size: T }, [], mask);
   }
-  const att = softmax(add(mul(matmul(q, k, { transB: true }), scale), mask), -1);
+  const att = scaledMaskedSoftmax(matmul(q, k, { transB: true }), scale, mask);
   const y = reshape(permute(matmul(att, v), [0, 2, 1, 3]), [B, T, D]);
   return linear(y, p.wo, p.bo);
 }

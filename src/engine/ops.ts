@@ -7,9 +7,9 @@
 //   Float32Array after one such op is exact; two ops in one expression would not be.
 // - Reductions start from acc = +0 (sum) or -Inf (max) and visit elements in ascending index.
 import { InputError, ShapeError } from '../errors.ts';
-import { expf, logf, tanhf } from './math.ts';
 import { getBackend } from './kernels/current.ts';
-import { Tensor, makeResult, sizeOf, stridesOf, type Shape } from './tensor.ts';
+import type { BinaryOp, Broadcast, UnaryOp } from './kernels/backend.ts';
+import { Tensor, makeResult, newData, sizeOf, stridesOf, type Shape } from './tensor.ts';
 import { traceOp, tracing } from './trace.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -109,18 +109,26 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 }
 
 function sumToData(g: Tensor, shape: Shape): Tensor {
-  const out = new Float32Array(sizeOf(shape));
   const x = g.data;
   const run = runPattern(g.shape, shape);
+  // Same additions in the same (ascending source) order as the general loop below: the backend's
+  // reduction over the middle axis (backend.ts ReduceOp) of the source viewed as [.., .., ..].
+  if (run && run.inner === 1) {
+    // Bias gradients: column sums over the rows, rows in ascending order.
+    const out = newData(run.mid);
+    getBackend().reduce('sum', x, out, 1, run.outer, run.mid);
+    return new Tensor(out, shape);
+  }
+  if (run && run.outer === 1) {
+    // Per-row statistics' gradients: row sums.
+    const out = newData(run.mid);
+    getBackend().reduce('sum', x, out, run.mid, run.inner, 1);
+    return new Tensor(out, shape);
+  }
+  const out = newData(sizeOf(shape), true);
   if (run) {
-    // Same additions in the same (ascending source) order as the general loop below.
     const { outer, mid, inner } = run;
     let k = 0;
-    if (inner === 1) {
-      // Bias gradients: one add per element, rows in ascending order.
-      for (let o = 0; o < outer; o++, k += mid) for (let m = 0; m < mid; m++) out[m] += x[k + m];
-      return new Tensor(out, shape);
-    }
     for (let o = 0; o < outer; o++) {
       for (let m = 0; m < mid; m++) {
         let acc = out[m];
@@ -142,78 +150,34 @@ function sumToData(g: Tensor, shape: Shape): Tensor {
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAX = 4, GT = 5;
 const BIN_NAMES = ['add', 'sub', 'mul', 'div', 'maximum', 'greater'];
 
+const BIN_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'greater'];
+
+/** How `inp` broadcast onto `out` (n elements) is indexed, when the backend's form covers it. */
+function broadcastOf(out: Shape, inp: Shape, n: number): Broadcast | null {
+  if (sizeOf(inp) === n) return { mid: n, inner: 1 };
+  const run = runPattern(out, inp);
+  return run ? { mid: run.mid, inner: run.inner } : null;
+}
+
 function binaryData(op: number, a: Tensor, b: Tensor, shape: number[]): Float32Array {
   const n = sizeOf(shape);
-  const out = new Float32Array(n);
+  const out = newData(n);
+  const ba = broadcastOf(shape, a.shape, n), bb = broadcastOf(shape, b.shape, n);
+  if (ba && bb) {
+    getBackend().binary(BIN_OPS[op], a.data, ba, b.data, bb, out);
+    return out;
+  }
+  // Rare shapes (both broadcast along different axes) go through the general maps; same bits.
   const x = a.data, y = b.data;
-  if (sameShape(a.shape, b.shape)) {
-    switch (op) {
-      case ADD: for (let i = 0; i < n; i++) out[i] = x[i] + y[i]; break;
-      case SUB: for (let i = 0; i < n; i++) out[i] = x[i] - y[i]; break;
-      case MUL: for (let i = 0; i < n; i++) out[i] = x[i] * y[i]; break;
-      case DIV: for (let i = 0; i < n; i++) out[i] = x[i] / y[i]; break;
-      case MAX: for (let i = 0; i < n; i++) out[i] = Math.max(x[i], y[i]); break;
-      case GT: for (let i = 0; i < n; i++) out[i] = x[i] > y[i] ? 1 : 0; break;
-    }
-    return out;
-  }
-  if (b.size === 1 && a.size === n) {
-    const s = y[0];
-    switch (op) {
-      case ADD: for (let i = 0; i < n; i++) out[i] = x[i] + s; break;
-      case SUB: for (let i = 0; i < n; i++) out[i] = x[i] - s; break;
-      case MUL: for (let i = 0; i < n; i++) out[i] = x[i] * s; break;
-      case DIV: for (let i = 0; i < n; i++) out[i] = x[i] / s; break;
-      case MAX: for (let i = 0; i < n; i++) out[i] = Math.max(x[i], s); break;
-      case GT: for (let i = 0; i < n; i++) out[i] = x[i] > s ? 1 : 0; break;
-    }
-    return out;
-  }
-  const run = a.size === n ? runPattern(shape, b.shape) : null;
-  if (run && run.inner === 1) {
-    // b varies along the last axes (a bias [C] on [B, T, C]): out[o*mid + m] = x[o*mid + m] OP y[m].
-    const { outer, mid } = run;
-    for (let o = 0, k = 0; o < outer; o++, k += mid) {
-      switch (op) {
-        case ADD: for (let m = 0; m < mid; m++) out[k + m] = x[k + m] + y[m]; break;
-        case SUB: for (let m = 0; m < mid; m++) out[k + m] = x[k + m] - y[m]; break;
-        case MUL: for (let m = 0; m < mid; m++) out[k + m] = x[k + m] * y[m]; break;
-        case DIV: for (let m = 0; m < mid; m++) out[k + m] = x[k + m] / y[m]; break;
-        case MAX: for (let m = 0; m < mid; m++) out[k + m] = Math.max(x[k + m], y[m]); break;
-        case GT: for (let m = 0; m < mid; m++) out[k + m] = x[k + m] > y[m] ? 1 : 0; break;
-      }
-    }
-    return out;
-  }
-  if (run) {
-    const { outer, mid, inner } = run;
-    let k = 0;
-    for (let o = 0; o < outer; o++) {
-      for (let m = 0; m < mid; m++) {
-        const s = y[m], end = k + inner;
-        switch (op) {
-          case ADD: for (; k < end; k++) out[k] = x[k] + s; break;
-          case SUB: for (; k < end; k++) out[k] = x[k] - s; break;
-          case MUL: for (; k < end; k++) out[k] = x[k] * s; break;
-          case DIV: for (; k < end; k++) out[k] = x[k] / s; break;
-          case MAX: for (; k < end; k++) out[k] = Math.max(x[k], s); break;
-          case GT: for (; k < end; k++) out[k] = x[k] > s ? 1 : 0; break;
-        }
-      }
-    }
-    return out;
-  }
-  const ia = a.size === n ? null : broadcastMap(shape, a.shape);
+  const ia = broadcastMap(shape, a.shape);
   const ib = broadcastMap(shape, b.shape);
-  // Rare shapes (a broadcast too) go through the general maps; same bits, slower.
-  const A = (i: number) => (ia ? x[ia[i]] : x[i]);
   switch (op) {
-    case ADD: for (let i = 0; i < n; i++) out[i] = A(i) + y[ib[i]]; break;
-    case SUB: for (let i = 0; i < n; i++) out[i] = A(i) - y[ib[i]]; break;
-    case MUL: for (let i = 0; i < n; i++) out[i] = A(i) * y[ib[i]]; break;
-    case DIV: for (let i = 0; i < n; i++) out[i] = A(i) / y[ib[i]]; break;
-    case MAX: for (let i = 0; i < n; i++) out[i] = Math.max(A(i), y[ib[i]]); break;
-    case GT: for (let i = 0; i < n; i++) out[i] = A(i) > y[ib[i]] ? 1 : 0; break;
+    case ADD: for (let i = 0; i < n; i++) out[i] = x[ia[i]] + y[ib[i]]; break;
+    case SUB: for (let i = 0; i < n; i++) out[i] = x[ia[i]] - y[ib[i]]; break;
+    case MUL: for (let i = 0; i < n; i++) out[i] = x[ia[i]] * y[ib[i]]; break;
+    case DIV: for (let i = 0; i < n; i++) out[i] = x[ia[i]] / y[ib[i]]; break;
+    case MAX: for (let i = 0; i < n; i++) out[i] = Math.max(x[ia[i]], y[ib[i]]); break;
+    case GT: for (let i = 0; i < n; i++) out[i] = x[ia[i]] > y[ib[i]] ? 1 : 0; break;
   }
   return out;
 }
@@ -231,8 +195,9 @@ function binary(op: number, av: Tensor | number, bv: Tensor | number): Tensor {
   const data = binaryData(op, a, b, shape);
   return makeResult(BIN_NAMES[op], data, shape, [a, b], (g) => {
     switch (op) {
-      case ADD: return [sumTo(g, a.shape), sumTo(g, b.shape)];
-      case SUB: return [sumTo(g, a.shape), b.requiresGrad ? sumTo(neg(g), b.shape) : null];
+      // A gradient nobody needs is still computed while an observer watches (same op sequence).
+      case ADD: return [a.requiresGrad || tracing ? sumTo(g, a.shape) : null, b.requiresGrad || tracing ? sumTo(g, b.shape) : null];
+      case SUB: return [a.requiresGrad || tracing ? sumTo(g, a.shape) : null, b.requiresGrad ? sumTo(neg(g), b.shape) : null];
       case MUL: return [
         a.requiresGrad ? sumTo(mul(g, b.detach()), a.shape) : null,
         b.requiresGrad ? sumTo(mul(g, a.detach()), b.shape) : null,
@@ -270,35 +235,34 @@ export const greater = (a: Tensor | number, b: Tensor | number): Tensor => binar
 // Elementwise unary. Programs: neg: -x (exact); sqrt: f32(sqrt(x)) (correctly rounded);
 // exp/log/tanh: the scalar programs of math.ts.
 
+function unaryData(op: UnaryOp, x: Tensor): Float32Array {
+  const out = newData(x.size);
+  getBackend().unary(op, x.data, out);
+  return out;
+}
+
 export function neg(x: Tensor): Tensor {
-  const d = x.data, out = new Float32Array(d.length);
-  for (let i = 0; i < d.length; i++) out[i] = -d[i];
-  return makeResult('neg', out, x.shape, [x], (g) => [neg(g)]);
+  return makeResult('neg', unaryData('neg', x), x.shape, [x], (g) => [neg(g)]);
 }
 
 export function exp(x: Tensor): Tensor {
-  const d = x.data, out = new Float32Array(d.length);
-  for (let i = 0; i < d.length; i++) out[i] = expf(d[i]);
+  const out = unaryData('exp', x);
   const y = new Tensor(out, x.shape);
   return makeResult('exp', out, x.shape, [x], (g) => [mul(g, y)]);
 }
 
 export function log(x: Tensor): Tensor {
-  const d = x.data, out = new Float32Array(d.length);
-  for (let i = 0; i < d.length; i++) out[i] = logf(d[i]);
-  return makeResult('log', out, x.shape, [x], (g) => [div(g, x.detach())]);
+  return makeResult('log', unaryData('log', x), x.shape, [x], (g) => [div(g, x.detach())]);
 }
 
 export function sqrt(x: Tensor): Tensor {
-  const d = x.data, out = new Float32Array(d.length);
-  for (let i = 0; i < d.length; i++) out[i] = Math.sqrt(d[i]);
+  const out = unaryData('sqrt', x);
   const y = new Tensor(out, x.shape);
   return makeResult('sqrt', out, x.shape, [x], (g) => [div(g, mul(y, 2))]);
 }
 
 export function tanh(x: Tensor): Tensor {
-  const d = x.data, out = new Float32Array(d.length);
-  for (let i = 0; i < d.length; i++) out[i] = tanhf(d[i]);
+  const out = unaryData('tanh', x);
   const y = new Tensor(out, x.shape);
   // d tanh = 1 - y*y
   return makeResult('tanh', out, x.shape, [x], (g) => [mul(g, sub(1, mul(y, y)))]);
@@ -324,24 +288,15 @@ function reduceShape(shape: Shape, axis: number, keepDims: boolean): number[] {
 export function sum(x: Tensor, axis?: number, keepDims = false): Tensor {
   if (axis === undefined) {
     // Whole tensor, ascending row-major.
-    let acc = 0;
-    const d = x.data;
-    for (let i = 0; i < d.length; i++) acc = Math.fround(acc + d[i]);
+    const acc = getBackend().sumAll(x.data);
     return makeResult('sum', new Float32Array([acc]), [], [x], (g) => [expand(g, x.shape)], { axis: null, keepDims: false });
   }
   const ax = normAxis(axis, x.rank);
   const L = x.shape[ax];
   const outer = sizeOf(x.shape.slice(0, ax));
   const inner = sizeOf(x.shape.slice(ax + 1));
-  const out = new Float32Array(outer * inner);
-  const d = x.data;
-  for (let o = 0; o < outer; o++) {
-    const ob = o * inner;
-    for (let l = 0; l < L; l++) {
-      const base = (o * L + l) * inner;
-      for (let i = 0; i < inner; i++) out[ob + i] += d[base + i];
-    }
-  }
+  const out = newData(outer * inner);
+  getBackend().reduce('sum', x.data, out, outer, L, inner);
   const shape = reduceShape(x.shape, ax, keepDims);
   const kept = reduceShape(x.shape, ax, true);
   return makeResult('sum', out, shape, [x], (g) => [expand(reshape(g, kept), x.shape)], { axis: ax, keepDims });
@@ -352,19 +307,13 @@ export function max(x: Tensor, axis: number, keepDims = false): Tensor {
   const L = x.shape[ax];
   const outer = sizeOf(x.shape.slice(0, ax));
   const inner = sizeOf(x.shape.slice(ax + 1));
-  const out = new Float32Array(outer * inner).fill(-Infinity);
+  const out = newData(outer * inner);
   const d = x.data;
-  for (let o = 0; o < outer; o++) {
-    const ob = o * inner;
-    for (let l = 0; l < L; l++) {
-      const base = (o * L + l) * inner;
-      for (let i = 0; i < inner; i++) out[ob + i] = Math.max(out[ob + i], d[base + i]);
-    }
-  }
+  getBackend().reduce('max', d, out, outer, L, inner);
   const shape = reduceShape(x.shape, ax, keepDims);
   return makeResult('max', out, shape, [x], (g) => {
     // The gradient goes to the first element equal to the maximum.
-    const gi = new Float32Array(x.size);
+    const gi = newData(x.size, true);
     const gd = g.data;
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
@@ -411,7 +360,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (transA && batch > 1 && bBatch.length === 0) {
     throw new ShapeError('matmul with transA and a shared b: flatten the batch first');
   }
-  const out = new Float32Array(batch * M * N);
+  const out = newData(batch * M * N);
   // A shared 2-D b with a batched a is one big 2-D product (rows of all batches stacked).
   const flat = bBatch.length === 0 && !transA;
   getBackend().matmul(a.data, b.data, out, {
@@ -476,7 +425,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const shape = axes.map((a) => x.shape[a]);
   const inStr = stridesOf(x.shape);
   const s = axes.map((a) => inStr[a]);
-  const out = new Float32Array(x.size);
+  const out = newData(x.size);
   const d = x.data;
   const n = x.size;
   if (r === 0 || n === 0) {
@@ -509,7 +458,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   if (!(0 <= start && start <= end && end <= L)) throw new ShapeError(`slice [${start}, ${end}) out of range 0..${L}`);
   const outer = sizeOf(x.shape.slice(0, ax)), inner = sizeOf(x.shape.slice(ax + 1));
   const len = end - start;
-  const out = new Float32Array(outer * len * inner);
+  const out = newData(outer * len * inner);
   for (let o = 0; o < outer; o++) {
     out.set(x.data.subarray((o * L + start) * inner, (o * L + end) * inner), o * len * inner);
   }
@@ -524,7 +473,7 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
   const L = x.shape[ax];
   const outer = sizeOf(x.shape.slice(0, ax)), inner = sizeOf(x.shape.slice(ax + 1));
   const L2 = before + L + after;
-  const out = new Float32Array(outer * L2 * inner);
+  const out = newData(outer * L2 * inner, true);
   for (let o = 0; o < outer; o++) {
     out.set(x.data.subarray(o * L * inner, (o + 1) * L * inner), (o * L2 + before) * inner);
   }
@@ -543,7 +492,7 @@ export function concat(xs: Tensor[], axis: number): Tensor {
   }
   const outer = sizeOf(xs[0].shape.slice(0, ax)), inner = sizeOf(xs[0].shape.slice(ax + 1));
   const L2 = xs.reduce((s, t) => s + t.shape[ax], 0);
-  const out = new Float32Array(outer * L2 * inner);
+  const out = newData(outer * L2 * inner);
   let at = 0;
   for (const t of xs) {
     const L = t.shape[ax];
@@ -570,7 +519,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   if (!sameShape(target, shape)) throw new ShapeError(`cannot expand [${x.shape}] to [${shape}]`);
   if (sameShape(x.shape, shape)) return x;
   const map = broadcastMap(shape, x.shape);
-  const out = new Float32Array(map.length);
+  const out = newData(map.length);
   const d = x.data;
   for (let i = 0; i < map.length; i++) out[i] = d[map[i]];
   return makeResult('expand', out, shape, [x], (g) => [sumTo(g, x.shape)], { shape: [...shape] });
@@ -584,7 +533,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 export function gather(table: Tensor, indices: Int32Array, indexShape: readonly number[] = [indices.length]): Tensor {
   const V = table.shape[0];
   const row = sizeOf(table.shape.slice(1));
-  const out = new Float32Array(indices.length * row);
+  const out = newData(indices.length * row);
   for (let p = 0; p < indices.length; p++) {
     const id = indices[p];
     if (!(id >= 0 && id < V)) {
@@ -594,7 +543,7 @@ export function gather(table: Tensor, indices: Int32Array, indexShape: readonly 
   }
   const shape = [...indexShape, ...table.shape.slice(1)];
   return makeResult('gather', out, shape, [table], (g) => {
-    const gt = new Float32Array(table.size);
+    const gt = newData(table.size, true);
     const gd = g.data;
     for (let p = 0; p < indices.length; p++) {
       const o = indices[p] * row, s = p * row;
@@ -632,7 +581,7 @@ export function im2col(x: Tensor, geo: Conv2dGeometry): Tensor {
   const [OH, OW] = convOut(H, W, geo);
   const P = N * OH * OW;
   const rows = C * kh * kw;
-  const out = new Float32Array(rows * P);
+  const out = newData(rows * P, true);
   const d = x.data;
   for (let c = 0; c < C; c++) {
     for (let ky = 0; ky < kh; ky++) {
@@ -658,7 +607,7 @@ export function im2col(x: Tensor, geo: Conv2dGeometry): Tensor {
     }
   }
   return makeResult('im2col', out, [rows, P], [x], (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = newData(x.size, true);
     const gd = g.data;
     for (let c = 0; c < C; c++) {
       for (let ky = 0; ky < kh; ky++) {

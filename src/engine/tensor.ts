@@ -5,6 +5,7 @@
 // one deterministic order (reverse of a depth-first topological order that follows inputs in
 // argument order), so gradient accumulation order depends only on the program, never on timing.
 import { NumericError, ShapeError } from '../errors.ts';
+import { getBackend } from './kernels/current.ts';
 import { traceOp, tracing, type Attrs, type TraceValue } from './trace.ts';
 
 export type Shape = readonly number[];
@@ -14,11 +15,47 @@ export interface GradFn {
   inputs: Tensor[];
   /** Gradients for each input (null where an input needs none), computed from the output's gradient. */
   backward: (g: Tensor) => (Tensor | null)[];
+  /**
+   * A fused composite (makeFused): given the gradient each input already holds (null if none),
+   * the gradient each input holds afterwards, accumulated exactly as autograd accumulates it
+   * through the composite's primitives.
+   */
+  accumulate?: Accumulate;
 }
+
+export type Accumulate = (g: Tensor, prev: readonly (Tensor | null)[]) => (Tensor | null)[];
 
 let gradEnabled = true;
 let checkFinite = false;
 let opCounter = 0;
+let arenaDepth = 0;
+
+/**
+ * Run fn with the data of every tensor it creates in the backend's temporary arena (a training
+ * step): no garbage, and the same memory again next time. Nothing made inside may be used after
+ * fn returns (return plain numbers, or copy).
+ */
+export function withArena<T>(fn: () => T): T {
+  const be = getBackend();
+  const mark = be.mark();
+  arenaDepth++;
+  try {
+    return fn();
+  } finally {
+    arenaDepth--;
+    be.release(mark);
+  }
+}
+
+/** Storage for an op's result: arena memory inside withArena, else a fresh array. Zeroed only when asked. */
+export function newData(n: number, zero = false): Float32Array {
+  return arenaDepth > 0 ? getBackend().temp(n, zero) : new Float32Array(n);
+}
+
+/** Fused composites may replace their primitives only when nothing observes the primitives. */
+export function fusionAllowed(): boolean {
+  return !tracing && !checkFinite;
+}
 
 /** Run fn without recording the graph (evaluation, optimizer updates). */
 export function noGrad<T>(fn: () => T): T {
@@ -141,6 +178,17 @@ export class Tensor {
         continue;
       }
       const ins = t.gradFn.inputs;
+      if (t.gradFn.accumulate) {
+        const acc = t.gradFn.accumulate(g, ins.map((x) => (x.requiresGrad ? grads.get(x) ?? null : null)));
+        for (let k = 0; k < ins.length; k++) {
+          const a = acc[k];
+          if (!a || !ins[k].requiresGrad) continue;
+          if (a.size !== ins[k].size) throw new ShapeError(`${t.gradFn.op}: gradient shape [${a.shape}] for input [${ins[k].shape}]`);
+          grads.set(ins[k], a);
+        }
+        grads.delete(t);
+        continue;
+      }
       const gs = t.gradFn.backward(g);
       for (let k = 0; k < ins.length; k++) {
         const gi = gs[k];
@@ -158,16 +206,18 @@ export class Tensor {
 
 // Gradient accumulation is a + in a fixed order (the order of the walk above).
 function addInto(a: Tensor, b: Tensor): Tensor {
-  const out = new Float32Array(a.size);
-  const x = a.data, y = b.data;
-  for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
+  const out = newData(a.size);
+  const all = { mid: a.size, inner: 1 };
+  getBackend().binary('add', a.data, all, b.data, all, out);
   const r = new Tensor(out, a.shape);
   if (tracing) traceOp('add', undefined, [a, b], r);
   return r;
 }
 
 function leafCopy(g: Tensor, shape: Shape): Tensor {
-  const r = new Tensor(g.data.slice(), shape);
+  const d = newData(g.size);
+  d.set(g.data);
+  const r = new Tensor(d, shape);
   if (tracing) traceOp('copy', undefined, [g], r);
   return r;
 }
@@ -228,6 +278,18 @@ export function makeResult(
       }
     }
   }
+  return out;
+}
+
+/**
+ * The result of a fused composite (nn.ts): one graph node whose `accumulate` adds its inputs'
+ * gradients exactly as autograd would through the primitives it replaces. Never traced: fused
+ * composites run only when fusionAllowed().
+ */
+export function makeFused(op: string, data: Float32Array, shape: Shape, inputs: Tensor[], accumulate: Accumulate): Tensor {
+  const needs = gradEnabled && inputs.some((t) => t.requiresGrad);
+  const out = new Tensor(data, shape, needs);
+  if (needs) out.gradFn = { op, inputs, backward: (g) => accumulate(g, inputs.map(() => null)), accumulate };
   return out;
 }
 

@@ -137,11 +137,9 @@ const CLIP_EPS = f(1e-6);
  * g·1 is g to the bit). Returns the norm before clipping.
  */
 export function clipGradNorm(params: Tensor[], maxNorm: number): number {
+  const be = getBackend();
   let acc = 0;
-  for (const p of params) {
-    const g = p.grad!.data;
-    for (let i = 0; i < g.length; i++) acc = f(acc + f(g[i] * g[i]));
-  }
+  for (const p of params) acc = be.sumSquares(p.grad!.data, acc);
   const norm = f(Math.sqrt(acc));
   const max = f(maxNorm);
   const clipped = f(max / f(norm + CLIP_EPS));
@@ -164,9 +162,12 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): number {
     scaleT = new Tensor(new Float32Array([scale]), []);
     traceOp('select', undefined, [over, q, one], scaleT);
   }
+  // g·1 is g to the bit (the gradients are finite here): unobserved, an unclipped step skips it.
+  if (scale === 1 && !scaleT) return norm;
+  const s = new Float32Array([scale]);
   for (const p of params) {
     const g = p.grad!.data;
-    for (let i = 0; i < g.length; i++) g[i] = g[i] * scale;
+    be.binary('mul', g, { mid: g.length, inner: 1 }, s, { mid: 1, inner: 1 }, g);
     if (scaleT) {
       const gIn = p.grad!;
       p.grad = new Tensor(g, p.shape);

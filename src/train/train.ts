@@ -5,7 +5,7 @@
 import { NumericError, InputError } from '../errors.ts';
 import { crossEntropy } from '../engine/nn.ts';
 import { getBackend } from '../engine/kernels/current.ts';
-import { noGrad, withFiniteChecks, Tensor } from '../engine/tensor.ts';
+import { noGrad, withArena, withFiniteChecks, Tensor } from '../engine/tensor.ts';
 import { traceInput, traceOp, tracing } from '../engine/trace.ts';
 import { classificationBatch, dataCursor, textBatch } from './data/batch.ts';
 import type { Dataset } from './data/dataset.ts';
@@ -95,8 +95,19 @@ function allFinite(loss: number, params: Tensor[]): boolean {
 /**
  * One optimisation step (0-based `step`): forward, backward, clip, update. When the loss or a
  * gradient is NaN/Inf, the step is replayed with every op checked and the error names the op.
+ * The step's tensors live in the backend's arena and are gone afterwards (so are the gradients).
  */
 export function trainStep(job: Job, step: number): { loss: number; lr: number } {
+  return withArena(() => {
+    try {
+      return stepInArena(job, step);
+    } finally {
+      for (const p of job.model.params) p.grad = null; // their memory is the arena's again
+    }
+  });
+}
+
+function stepInArena(job: Job, step: number): { loss: number; lr: number } {
   const { spec, model, optimizer } = job;
   const batch = batchAt(job, step);
   if (tracing) traceStepInputs(job, step, batch);
@@ -268,14 +279,16 @@ export function evaluate(job: Job): Evaluation {
       for (let s = 0; s < test.n; s += B) {
         const n = Math.min(B, test.n - s);
         const batch: Batch = { kind: 'classification', x: test.x.subarray(s * f, (s + n) * f), y: test.y.subarray(s, s + n), batchSize: n };
-        const logits = model.logits(batch, { training: false, step: 0 });
-        lossSum += crossEntropy(logits, batch.y).item() * n;
-        const C = logits.shape[1], d = logits.data;
-        for (let i = 0; i < n; i++) {
-          let best = 0;
-          for (let c = 1; c < C; c++) if (d[i * C + c] > d[i * C + best]) best = c;
-          if (best === batch.y[i]) correct++;
-        }
+        withArena(() => {
+          const logits = model.logits(batch, { training: false, step: 0 });
+          lossSum += crossEntropy(logits, batch.y).item() * n;
+          const C = logits.shape[1], d = logits.data;
+          for (let i = 0; i < n; i++) {
+            let best = 0;
+            for (let c = 1; c < C; c++) if (d[i * C + c] > d[i * C + best]) best = c;
+            if (best === batch.y[i]) correct++;
+          }
+        });
       }
       return { testAccuracy: correct / test.n, testLoss: lossSum / test.n };
     }
@@ -286,7 +299,7 @@ export function evaluate(job: Job): Evaluation {
     const batches = 8;
     for (let s = 0; s < batches; s++) {
       const b = textBatch(test, { seed: spec.seed + 1, batchSize: spec.batchSize, context, step: s });
-      lossSum += lossOf(model, { kind: 'text', x: b.x, y: b.y, batchSize: spec.batchSize, context }, s, false).item();
+      lossSum += withArena(() => lossOf(model, { kind: 'text', x: b.x, y: b.y, batchSize: spec.batchSize, context }, s, false).item());
     }
     return { testLoss: lossSum / batches, unigramLoss: unigramEntropy(job.train) };
   });
