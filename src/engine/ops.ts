@@ -426,26 +426,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const inStr = stridesOf(x.shape);
   const s = axes.map((a) => inStr[a]);
   const out = newData(x.size);
-  const d = x.data;
-  const n = x.size;
-  if (r === 0 || n === 0) {
-    out.set(d);
-  } else {
-    // Innermost axis as a tight loop; the rest by an odometer.
-    const last = r - 1, lastN = shape[last], lastS = s[last];
-    const idx = new Array<number>(r).fill(0);
-    let off = 0;
-    for (let e = 0; e < n; e += lastN) {
-      for (let j = 0, o = off; j < lastN; j++, o += lastS) out[e + j] = d[o];
-      for (let ax = last - 1; ax >= 0; ax--) {
-        idx[ax]++;
-        off += s[ax];
-        if (idx[ax] < shape[ax]) break;
-        off -= s[ax] * idx[ax];
-        idx[ax] = 0;
-      }
-    }
-  }
+  getBackend().gatherStrided(x.data, out, shape, s);
   const inv = new Array<number>(r);
   axes.forEach((a, i) => (inv[a] = i));
   return makeResult('permute', out, shape, [x], (g) => [permute(g, inv)], { axes: [...axes] });

@@ -156,6 +156,11 @@ export interface Backend {
   binary(op: BinaryOp, a: Float32Array, ba: Broadcast, b: Float32Array, bb: Broadcast, out: Float32Array): void;
   unary(op: UnaryOp, x: Float32Array, out: Float32Array): void;
   reduce(op: ReduceOp, x: Float32Array, out: Float32Array, outer: number, L: number, inner: number): void;
+  /**
+   * A movement (exact copies, no arithmetic): out, dense row-major over `shape`, gets
+   * out[e] = x[Σ_k idx_k(e) * strides[k]] where idx(e) is e's multi-index in shape (permute).
+   */
+  gatherStrided(x: Float32Array, out: Float32Array, shape: readonly number[], strides: readonly number[]): void;
   /** Sum of all elements: acc = +0; for i ascending: acc = f32(acc + x[i]). */
   sumAll(x: Float32Array): number;
   /** acc, then for i ascending: acc = f32(acc + f32(x[i] * x[i])) (global-norm clipping). */

@@ -154,6 +154,30 @@ export function reduceReference(op: ReduceOp, x: Float32Array, out: Float32Array
   }
 }
 
+export function gatherStridedReference(x: Float32Array, out: Float32Array, shape: readonly number[], strides: readonly number[]): void {
+  const r = shape.length;
+  const n = out.length;
+  if (n === 0) return;
+  if (r === 0) {
+    out[0] = x[0];
+    return;
+  }
+  // Innermost axis as a tight loop; the rest by an odometer.
+  const last = r - 1, lastN = shape[last], lastS = strides[last];
+  const idx = new Array<number>(r).fill(0);
+  let off = 0;
+  for (let e = 0; e < n; e += lastN) {
+    for (let j = 0, o = off; j < lastN; j++, o += lastS) out[e + j] = x[o];
+    for (let ax = last - 1; ax >= 0; ax--) {
+      idx[ax]++;
+      off += strides[ax];
+      if (idx[ax] < shape[ax]) break;
+      off -= strides[ax] * idx[ax];
+      idx[ax] = 0;
+    }
+  }
+}
+
 export function sumAllReference(x: Float32Array): number {
   let acc = 0;
   for (let i = 0; i < x.length; i++) acc = fround(acc + x[i]);
@@ -289,6 +313,7 @@ export const referenceBackend: Backend = {
   binary: binaryReference,
   unary: unaryReference,
   reduce: reduceReference,
+  gatherStrided: gatherStridedReference,
   sumAll: sumAllReference,
   sumSquares: sumSquaresReference,
   gelu: geluReference,

@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AdamwConstants, Backend, BinaryOp, Broadcast, ReduceOp, UnaryOp } from '../backend.ts';
 import {
-  adamwReference, allFiniteReference, binaryReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
+  adamwReference, allFiniteReference, binaryReference, gatherStridedReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
   layerNormBackwardReference, layerNormReference, softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { rngStream, subStream, uniforms, randomBelow } from '../../rng.ts';
@@ -248,6 +248,28 @@ test('layer norm forward and backward (prior gradient, every D mod 4, specials),
         be.layerNormBackward(X, Ga, mu, sd, G, o, P, P, gg, gb);
         assertSameBits(rp, P, `${what} backward into prev`, resident);
       }
+    }
+  }
+});
+
+test('gatherStrided (permute): random shapes of rank 0..6 and permutations, 1/2/4 threads', () => {
+  const s = subStream(root, 'permute');
+  for (let t = 0; t < 300; t++) {
+    const rank = randomBelow(s, 10 * t, 7);
+    const shape = Array.from({ length: rank }, (_, k) => 1 + randomBelow(s, 10 * t + 1 + k, k === rank - 1 ? 9 : 5));
+    const axes = Array.from({ length: rank }, (_, k) => k);
+    for (let k = rank - 1; k > 0; k--) { const j = randomBelow(s, 1000 * t + k, k + 1); [axes[k], axes[j]] = [axes[j], axes[k]]; }
+    const n = shape.reduce((a, b) => a * b, 1);
+    const inStr: number[] = [];
+    for (let k = rank - 1, acc = 1; k >= 0; k--) { inStr[k] = acc; acc *= shape[k]; }
+    const outShape = axes.map((a) => shape[a]), strides = axes.map((a) => inStr[a]);
+    const x = valuesWithSpecials(s, (1 << 20) + 4096 * t, n);
+    const ref = new Float32Array(n);
+    gatherStridedReference(x, ref, outShape, strides);
+    for (const be of backends) {
+      const out = be.alloc(n);
+      be.gatherStrided(operand(be, x, true), out, outShape, strides);
+      assertSameBits(ref, out, `${be.name} permute [${shape}] by [${axes}]`, false);
     }
   }
 });

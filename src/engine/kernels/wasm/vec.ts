@@ -21,7 +21,7 @@ export const VEC_FUNCS: readonly string[] = [
   ...Object.values(KOP).flatMap((o) => PATTERNS.map((p) => `${o}_${p}`)),
   'neg', 'sqrt', 'exp', 'log', 'tanh', 'sum_rows', 'max_rows', 'sum_axis', 'max_axis', 'adamw', 'sgd',
   'gelu', 'gelu_bwd', 'gelu_bwd_acc', 'softmax_exp', 'softmax_t', 'softmax_gx',
-  'sum_axis_mul', 'ln_a', 'ln_b', 'lnb_a', 'lnb_b',
+  'sum_axis_mul', 'ln_a', 'ln_b', 'lnb_a', 'lnb_b', 'gather_strided',
 ];
 const FI = new Map(VEC_FUNCS.map((n, i) => [n, i]));
 
@@ -85,6 +85,7 @@ export interface VecKernels {
   binary(op: BinaryOp, a: Float32Array, ba: Broadcast, b: Float32Array, bb: Broadcast, out: Float32Array): boolean;
   unary(op: UnaryOp, x: Float32Array, out: Float32Array): boolean;
   reduce(op: ReduceOp, x: Float32Array, out: Float32Array, outer: number, L: number, inner: number): boolean;
+  gatherStrided(x: Float32Array, out: Float32Array, shape: readonly number[], strides: readonly number[]): boolean;
   sumAll(x: Float32Array): number | undefined;
   sumSquares(x: Float32Array, acc: number): number | undefined;
   gelu(x: Float32Array, out: Float32Array): boolean;
@@ -194,6 +195,25 @@ export function createVecKernels(opts: {
       }
       if (inner === 1) run(`${op}_rows`, [at(x), at(out), L], outer, 4, outer * L);
       else run(`${op}_axis`, [at(x), at(out), L, inner], outer * inner, 16, outer * L * inner);
+      return true;
+    },
+    gatherStrided(x, out, shape, strides) {
+      const n = out.length;
+      if (n === 0) return true;
+      if (!owns(x) || !owns(out) || shape.length === 0) return false;
+      // Merge output axes that are contiguous in x too, then at most 4 outer axes + the inner one.
+      const sh: number[] = [], st: number[] = [];
+      for (let k = 0; k < shape.length; k++) {
+        if (shape[k] === 1) continue;
+        const l = sh.length - 1;
+        if (l >= 0 && st[l] === strides[k] * shape[k]) { sh[l] *= shape[k]; st[l] = strides[k]; }
+        else { sh.push(shape[k]); st.push(strides[k]); }
+      }
+      if (sh.length === 0) { sh.push(1); st.push(0); }
+      if (sh.length > 5) return false;
+      const inner = sh.pop()!, is = st.pop()!;
+      while (sh.length < 4) { sh.unshift(1); st.unshift(0); }
+      run('gather_strided', [at(x), at(out), sh[1], sh[2], sh[3], st[0], st[1], st[2], st[3], inner, is], n / inner, 1, n);
       return true;
     },
     sumAll(x) {

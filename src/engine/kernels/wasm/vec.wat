@@ -1788,6 +1788,47 @@
         (br $l)))
       (local.get $acc))
 
+  (func (export "gather_strided") (param $x i32) (param $o i32) (param $n1 i32) (param $n2 i32) (param $n3 i32)
+      (param $s0 i32) (param $s1 i32) (param $s2 i32) (param $s3 i32) (param $inner i32) (param $is i32) (param $u0 i32) (param $u1 i32) (local $r i32) (local $t i32) (local $src i32) (local $dst i32) (local $j i32) (local $end i32) (local $vend i32)
+      (local.set $r (local.get $u0))
+      (block $rd6 (loop $rl7
+        (br_if $rd6 (i32.ge_u (local.get $r) (local.get $u1)))
+        (local.set $t (local.get $r))
+        (local.set $src (i32.mul (i32.rem_u (local.get $t) (local.get $n3)) (local.get $s3)))
+        (local.set $t (i32.div_u (local.get $t) (local.get $n3)))
+        (local.set $src (i32.add (local.get $src) (i32.mul (i32.rem_u (local.get $t) (local.get $n2)) (local.get $s2))))
+        (local.set $t (i32.div_u (local.get $t) (local.get $n2)))
+        (local.set $src (i32.add (local.get $src) (i32.mul (i32.rem_u (local.get $t) (local.get $n1)) (local.get $s1))))
+        (local.set $src (i32.add (local.get $src) (i32.mul (i32.div_u (local.get $t) (local.get $n1)) (local.get $s0))))
+        (local.set $src (i32.add (local.get $x) (i32.shl (local.get $src) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $o) (i32.shl (i32.mul (local.get $r) (local.get $inner)) (i32.const 2))))
+        (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $inner) (i32.const 2))))
+        (if (i32.eq (local.get $is) (i32.const 1))
+          (then
+            (local.set $vend (i32.sub (local.get $end) (i32.and (i32.sub (local.get $end) (local.get $dst)) (i32.const 15))))
+            (block $d10 (loop $l11
+              (br_if $d10 (i32.ge_u (local.get $dst) (local.get $vend)))
+              (v128.store (local.get $dst) (v128.load (local.get $src)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+              (local.set $src (i32.add (local.get $src) (i32.const 16)))
+              (br $l11)))
+            (block $d22 (loop $l23
+              (br_if $d22 (i32.ge_u (local.get $dst) (local.get $end)))
+              (i32.store (local.get $dst) (i32.load (local.get $src)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+              (local.set $src (i32.add (local.get $src) (i32.const 4)))
+              (br $l23))))
+          (else
+            (local.set $j (i32.shl (local.get $is) (i32.const 2)))
+            (block $d34 (loop $l35
+              (br_if $d34 (i32.ge_u (local.get $dst) (local.get $end)))
+              (i32.store (local.get $dst) (i32.load (local.get $src)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+              (local.set $src (i32.add (local.get $src) (local.get $j)))
+              (br $l35)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rl7))))
+
   (func (export "adamw") (param $w i32) (param $g i32) (param $m i32) (param $v i32)
       (param $b1s f32) (param $c1s f32) (param $b2s f32) (param $c2s f32) (param $sbc2s f32) (param $epss f32)
       (param $steps f32) (param $decays f32) (param $wd i32) (param $u0 i32) (param $u1 i32) (local $b1 v128) (local $c1 v128) (local $b2 v128) (local $c2 v128) (local $sbc2 v128) (local $eps v128) (local $step v128) (local $decay v128) (local $wi v128) (local $mi v128) (local $vi v128) (local $i i32) (local $end i32) (local $vend i32) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $cs0 v128) (local $cs1 v128) (local $cs2 v128) (local $cn v128)

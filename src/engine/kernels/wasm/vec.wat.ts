@@ -671,6 +671,52 @@ function reduceAxisKernel(kind: 'sum' | 'max', product = false): string {
         (br ${le}))))`;
 }
 
+/**
+ * A strided gather (permute): rows u in [u0, u1) of `inner` output elements; row u is (i0..i3)
+ * in [n0, n1, n2, n3] and reads x from element i0*s0 + i1*s1 + i2*s2 + i3*s3 at stride $is.
+ * Only copies: bits move unchanged.
+ */
+function gatherStridedKernel(): string {
+  const F = fn();
+  for (const n of ['r', 't', 'src', 'dst', 'j', 'end', 'vend']) F.i(n);
+  const [d1, l1, d2, l2, d3, l3] = ['d1', 'l1', 'd2', 'l2', 'd3', 'l3'].map((b) => F.label(b));
+  return `(func (export "gather_strided") (param $x i32) (param $o i32) (param $n1 i32) (param $n2 i32) (param $n3 i32)
+      (param $s0 i32) (param $s1 i32) (param $s2 i32) (param $s3 i32) (param $inner i32) (param $is i32) (param $u0 i32) (param $u1 i32) ${F.decl()}${rowLoop(F, `
+        (local.set $t (local.get $r))
+        (local.set $src (i32.mul (i32.rem_u (local.get $t) (local.get $n3)) (local.get $s3)))
+        (local.set $t (i32.div_u (local.get $t) (local.get $n3)))
+        (local.set $src (i32.add (local.get $src) (i32.mul (i32.rem_u (local.get $t) (local.get $n2)) (local.get $s2))))
+        (local.set $t (i32.div_u (local.get $t) (local.get $n2)))
+        (local.set $src (i32.add (local.get $src) (i32.mul (i32.rem_u (local.get $t) (local.get $n1)) (local.get $s1))))
+        (local.set $src (i32.add (local.get $src) (i32.mul (i32.div_u (local.get $t) (local.get $n1)) (local.get $s0))))
+        (local.set $src (i32.add (local.get $x) (i32.shl (local.get $src) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $o) (i32.shl (i32.mul (local.get $r) (local.get $inner)) (i32.const 2))))
+        (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $inner) (i32.const 2))))
+        (if (i32.eq (local.get $is) (i32.const 1))
+          (then
+            (local.set $vend (i32.sub (local.get $end) (i32.and (i32.sub (local.get $end) (local.get $dst)) (i32.const 15))))
+            (block ${d1} (loop ${l1}
+              (br_if ${d1} (i32.ge_u (local.get $dst) (local.get $vend)))
+              (v128.store (local.get $dst) (v128.load (local.get $src)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+              (local.set $src (i32.add (local.get $src) (i32.const 16)))
+              (br ${l1})))
+            (block ${d2} (loop ${l2}
+              (br_if ${d2} (i32.ge_u (local.get $dst) (local.get $end)))
+              (i32.store (local.get $dst) (i32.load (local.get $src)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+              (local.set $src (i32.add (local.get $src) (i32.const 4)))
+              (br ${l2}))))
+          (else
+            (local.set $j (i32.shl (local.get $is) (i32.const 2)))
+            (block ${d3} (loop ${l3}
+              (br_if ${d3} (i32.ge_u (local.get $dst) (local.get $end)))
+              (i32.store (local.get $dst) (i32.load (local.get $src)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+              (local.set $src (i32.add (local.get $src) (local.get $j)))
+              (br ${l3})))))`)})`;
+}
+
 /** Sequential scalar sums (one accumulator, ascending): Σ x and acc0 + Σ f32(x·x). */
 function sequentialKernels(): string {
   return `(func (export "sum_all") (param $x i32) (param $n i32) (result f32) (local $i i32) (local $end i32) (local $acc f32)
@@ -774,6 +820,8 @@ export function vecWat(): string {
   ${reduceAxisKernel('sum', true)}
 
   ${sequentialKernels()}
+
+  ${gatherStridedKernel()}
 
   ${optimizerKernels()}
 )
