@@ -64,6 +64,11 @@ export async function opJudgeClient(d: OpJudgeDeployment, account?: Account): Pr
   return { d, public: pub, wallet, account };
 }
 
+/** Both contracts' errors (OpJudge bubbles up OpJudgePrograms' reverts). */
+function errorAbi(d: OpJudgeDeployment): Abi {
+  return [...d.abi, ...d.programsAbi].filter((x) => x.type === 'error');
+}
+
 function toRevert(e: unknown, abi: Abi): Error {
   if (e instanceof BaseError) {
     let data: Hex | undefined;
@@ -99,7 +104,7 @@ async function write(c: OpJudgeClient, functionName: string, args: unknown[]): P
     if (receipt.status !== 'success') throw new ChainError(`${functionName} reverted on chain`, { details: hash });
     return { receipt, gasUsed: receipt.gasUsed };
   } catch (e) {
-    throw toRevert(e, c.d.abi);
+    throw toRevert(e, errorAbi(c.d));
   }
 }
 
@@ -107,7 +112,7 @@ async function view<T>(c: OpJudgeClient, functionName: string, args: unknown[]):
   try {
     return (await c.public.readContract({ address: c.d.opJudge, abi: c.d.abi, functionName, args })) as T;
   } catch (e) {
-    throw toRevert(e, c.d.abi);
+    throw toRevert(e, errorAbi(c.d));
   }
 }
 
