@@ -22,10 +22,11 @@ export type GemmFn = (
 // Control block words (Int32 indices).
 export const CTL = {
   READY: 0, // workers that have started
-  DONE: 1, // workers that finished the current job
   ERROR: 2, // 1 when a worker failed; message bytes at MSG
   QUIT: 3,
   KIND: 4, // the job's kind: 0 matmul (JOB), 1 elementwise (vec.ts)
+  CLAIM: 5, // epoch (8 bits) | chunks (12 bits) | next unclaimed chunk (12 bits), see pool.ts
+  COMPLETED: 6, // chunks of the current job finished
   JOB: 8, // job descriptor: JOB_FIELDS words
   MSG: 64, // error message: length word, then UTF-8 bytes
   GEN: 512, // one generation word per worker, 16 words (a cache line) apart
@@ -68,7 +69,7 @@ export function instantiateKernel(module: WasmModule, memory: WasmMemory): GemmF
 }
 
 /**
- * One thread's share of a job. Work is cut into units of output columns (8-wide panels) or, when
+ * Chunk t of a job cut into job.threads chunks (a thread's share). Work is cut into units of output columns (8-wide panels) or, when
  * the columns are too few to share, of output rows (4-row blocks); units of all batches are laid
  * end to end and thread t of T takes the t-th contiguous slice. Only outputs are split, never k.
  */
@@ -91,10 +92,13 @@ export function runShare(gemm: GemmFn, job: Job, t: number): void {
 }
 
 /**
- * Runs `local` (thread 0's share) on the calling thread while threads 1..T-1 run theirs, and
- * returns when all are done. The job is already in the control block.
+ * Runs a job cut into `chunks` parts (chunk c of the job in the control block, whose chunk count
+ * says `chunks`) on up to `threads` threads, the calling thread included (it runs its chunks with
+ * `local`), and returns when every chunk is done. Which thread runs a chunk never changes a bit:
+ * each output element belongs to exactly one chunk.
  */
-export type Dispatch = (threads: number, local: () => void) => void;
+export type Dispatch = (threads: number, chunks: number, local: (chunk: number) => void) => void;
+export const MAX_CHUNKS = 4095;
 
 /** Tuning knobs. They change speed only, never results. */
 export interface KernelTuning {
@@ -208,7 +212,7 @@ export function createMatmulRunner(opts: {
       else {
         ctl[CTL.KIND] = 0;
         writeJob(ctl, job);
-        dispatch(T, () => runShare(gemm, job, 0));
+        dispatch(T, T, (c) => runShare(gemm, job, c));
       }
       if (!cIn) c.set(heap.f32().subarray(cAt / 4, cAt / 4 + batch * M * N));
     } finally {

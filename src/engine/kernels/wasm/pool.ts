@@ -1,18 +1,23 @@
 // The Node thread pool behind the WASM kernels: worker_threads sharing the heap's memory, driven
 // synchronously from the calling thread with Atomics (the engine is synchronous).
 //
-// Protocol, over the control block of kernel.ts:
-//   caller: writes the job (KIND: matmul or elementwise), DONE = 0, bumps GEN[w] and notifies
-//           worker w for w = 1..T-1, runs share 0 itself, then polls and finally waits
-//           (Atomics.wait) until DONE = T-1.
-//   worker: polls, then sleeps on GEN[w]; on a new generation runs share w, DONE += 1, notifies.
-// Atomics give the ordering: the caller's writes of the operands happen before the GEN store,
-// and the workers' writes of their outputs before their DONE increment.
+// Protocol, over the control block of kernel.ts. A job is cut into chunks; any participant takes
+// the next chunk by a compare-and-swap on CLAIM = epoch | chunks | next, runs it, and counts it in
+// COMPLETED. So a worker that is late (asleep, or descheduled on a busy machine) costs nothing: the
+// others take its chunks, and the caller waits only for chunks actually taken.
+//   caller: writes the job (KIND and its descriptor), COMPLETED = 0, publishes CLAIM with a new
+//           epoch, bumps GEN[w] and notifies worker w for w = 1..T-1, takes chunks until none are
+//           left, then polls and finally waits (Atomics.wait) until COMPLETED = chunks.
+//   worker: polls, then sleeps on GEN[w]; on a new generation takes chunks until none are left.
+// A worker reads the descriptor only after it owns a chunk, and the caller rewrites it only after
+// every chunk is done, so a worker can never mix two jobs (a stale claim attempt fails its CAS).
+// Atomics give the ordering: the caller's writes of the operands happen before the CLAIM store,
+// the workers' writes of their outputs before their COMPLETED increment.
 // In a browser the same protocol runs with Web Workers; the caller must then itself be a worker,
 // since a page's main thread may not Atomics.wait.
 import { Worker } from 'node:worker_threads';
 import { VeritrainError } from '../../../errors.ts';
-import { CTL, MSG_BYTES, genIndex, type Dispatch } from './kernel.ts';
+import { CTL, MAX_CHUNKS, MSG_BYTES, genIndex, type Dispatch } from './kernel.ts';
 import type { WasmMemory, WasmModule } from './wasm-api.ts';
 
 export interface ThreadPool {
@@ -26,7 +31,7 @@ export interface ThreadPool {
 }
 
 export interface PoolOptions {
-  /** Polls of its generation word a worker makes before it sleeps, and the caller of DONE (speed only). */
+  /** Polls a worker makes of its generation word before it sleeps, and the caller of COMPLETED (speed only). */
   spin?: number;
   /** How long a synchronous first call waits for the workers to start. */
   startTimeoutMs?: number;
@@ -58,6 +63,29 @@ export interface PoolModules {
 }
 
 const pause: (n?: number) => void = (Atomics as unknown as { pause?: (n?: number) => void }).pause ?? (() => {});
+
+/**
+ * Takes and runs chunks of the current job until none are left (caller and workers alike); each
+ * finished chunk counts in COMPLETED, and the last one wakes the caller.
+ */
+export function takeChunks(ctl: Int32Array, run: (chunk: number) => void, onError?: (e: unknown) => void): void {
+  for (;;) {
+    const w = Atomics.load(ctl, CTL.CLAIM);
+    const next = w & 0xfff, chunks = (w >>> 12) & 0xfff;
+    if (next >= chunks) return;
+    if (Atomics.compareExchange(ctl, CTL.CLAIM, w, w + 1) !== w) continue;
+    try {
+      run(next);
+    } catch (e) {
+      if (!onError) {
+        if (Atomics.add(ctl, CTL.COMPLETED, 1) + 1 === chunks) Atomics.notify(ctl, CTL.COMPLETED);
+        throw e;
+      }
+      onError(e);
+    }
+    if (Atomics.add(ctl, CTL.COMPLETED, 1) + 1 === chunks) Atomics.notify(ctl, CTL.COMPLETED);
+  }
+}
 
 export function createThreadPool(modules: PoolModules, memory: WasmMemory, workers: number, opts: PoolOptions = {}): ThreadPool {
   const spin = opts.spin ?? 20000;
@@ -93,25 +121,30 @@ export function createThreadPool(modules: PoolModules, memory: WasmMemory, worke
     started = true;
   }
 
-  function dispatch(T: number, local: () => void): void {
+  let epoch = 0;
+
+  function dispatch(T: number, chunks: number, local: (chunk: number) => void): void {
     if (closed) fail('used after close()');
     if (failure) fail('a worker failed', failure);
     if (T - 1 > workers) fail(`job wants ${T} threads, pool has ${workers + 1}`);
+    if (!(chunks >= 1 && chunks <= MAX_CHUNKS)) fail(`job of ${chunks} chunks`);
     if (!started) waitStartedSync();
-    Atomics.store(ctl, CTL.DONE, 0);
+    Atomics.store(ctl, CTL.COMPLETED, 0);
+    epoch = (epoch + 1) & 0xff;
+    Atomics.store(ctl, CTL.CLAIM, (epoch << 24) | (chunks << 12));
     for (let w = 1; w < T; w++) {
       Atomics.add(ctl, genIndex(w), 1);
       Atomics.notify(ctl, genIndex(w), 1);
     }
     let localError: unknown;
     try {
-      local();
+      takeChunks(ctl, local);
     } catch (e) {
       localError = e; // still wait: the workers are using the memory
     }
-    // The workers' shares take about as long as ours: poll a while before sleeping.
-    for (let s = 0; s < spin && Atomics.load(ctl, CTL.DONE) < T - 1; s++) pause();
-    for (let d = Atomics.load(ctl, CTL.DONE); d < T - 1; d = Atomics.load(ctl, CTL.DONE)) Atomics.wait(ctl, CTL.DONE, d);
+    // Chunks taken by workers take about as long as ours: poll a while before sleeping.
+    for (let s = 0; s < spin && Atomics.load(ctl, CTL.COMPLETED) < chunks; s++) pause();
+    for (let d = Atomics.load(ctl, CTL.COMPLETED); d < chunks; d = Atomics.load(ctl, CTL.COMPLETED)) Atomics.wait(ctl, CTL.COMPLETED, d);
     if (Atomics.load(ctl, CTL.ERROR)) {
       const len = ctl[CTL.MSG];
       const msg = new TextDecoder().decode(new Uint8Array(memory.buffer, CTL.MSG * 4 + 4, Math.min(len, MSG_BYTES)).slice());

@@ -8,7 +8,7 @@
 // every output element is computed by one thread with its whole canonical program).
 import { ShapeError } from '../../../errors.ts';
 import type { AdamwConstants, BinaryOp, Broadcast, LayerNormOptions, ReduceOp, SgdConstants, SoftmaxOptions, UnaryOp } from '../backend.ts';
-import { CTL, type Dispatch } from './kernel.ts';
+import { CTL, MAX_CHUNKS, type Dispatch } from './kernel.ts';
 import type { Heap } from './heap.ts';
 import { VEC_WASM_BASE64 } from './vec.wasm.ts';
 import { decodeBase64, WebAssemblyApi, type WasmMemory, type WasmModule } from './wasm-api.ts';
@@ -52,7 +52,7 @@ const VJOB = 24; // fn, nargs, units, align, threads
 export const VARGS_BYTE = 128;
 const MAX_ARGS = 14;
 
-/** Thread t's part of the vec job in the control block (t = 0 is the calling thread). */
+/** Chunk t of the vec job in the control block (its chunk count is word VJOB + 4). */
 export function runVecShare(inst: VecInstance, ctl: Int32Array, args: Float64Array, t: number): void {
   const fnIndex = ctl[VJOB], nargs = ctl[VJOB + 1], units = ctl[VJOB + 2], align = ctl[VJOB + 3], T = ctl[VJOB + 4];
   const [u0, u1] = share(units, align, t, T);
@@ -74,8 +74,10 @@ function callKernel(f: KernelFn, a: ArrayLike<number>, n: number, u0: number, u1
 export interface VecTuning {
   /** Below this much work (element-ops, transcendentals weighted) a call runs on the calling thread alone. */
   parallelMinWork: number;
+  /** Chunks per thread a parallel call is cut into. */
+  chunksPerThread: number;
 }
-export const DEFAULT_VEC_TUNING: VecTuning = { parallelMinWork: 48 * 1024 };
+export const DEFAULT_VEC_TUNING: VecTuning = { parallelMinWork: 48 * 1024, chunksPerThread: 4 };
 
 const UNARY_WEIGHT: Record<UnaryOp, number> = { neg: 1, sqrt: 2, exp: 6, log: 6, tanh: 8 };
 
@@ -116,7 +118,7 @@ export function createVecKernels(opts: {
   const tuning = { ...DEFAULT_VEC_TUNING, ...opts.tuning };
   const ctl = new Int32Array(heap.memory.buffer, 0, CTL.MSG);
   const args = new Float64Array(heap.memory.buffer, VARGS_BYTE, MAX_ARGS);
-  const local = (): void => runVecShare(inst, ctl, args, 0);
+  const local = (c: number): void => runVecShare(inst, ctl, args, c);
   const owns = heap.owns;
   const at = (a: Float32Array): number => a.byteOffset;
 
@@ -128,14 +130,16 @@ export function createVecKernels(opts: {
       callKernel(inst.table[fnIndex], a, a.length, 0, units);
       return;
     }
+    // A few chunks per thread: a late or busy thread's share is taken by the others.
+    const chunks = Math.min(MAX_CHUNKS, Math.ceil(units / align), tuning.chunksPerThread * T);
     ctl[CTL.KIND] = 1;
     ctl[VJOB] = fnIndex;
     ctl[VJOB + 1] = a.length;
     ctl[VJOB + 2] = units;
     ctl[VJOB + 3] = align;
-    ctl[VJOB + 4] = T;
+    ctl[VJOB + 4] = chunks;
     for (let i = 0; i < a.length; i++) args[i] = a[i];
-    dispatch!(T, local);
+    dispatch!(T, chunks, local);
   }
 
   const full = (b: Broadcast, n: number): boolean => b.mid === n && b.inner === 1;

@@ -1,9 +1,9 @@
-// A kernel worker thread (Node worker_threads): sleeps on its generation word, runs its share of
-// the job in the control block (a matmul or an elementwise kernel), counts itself done. See
-// pool.ts for the protocol.
+// A kernel worker thread (Node worker_threads): sleeps on its generation word, then takes chunks of
+// the job in the control block (a matmul or an elementwise kernel) until none are left. See pool.ts
+// for the protocol.
 import { workerData } from 'node:worker_threads';
 import { CTL, MSG_BYTES, genIndex, instantiateKernel, readJob, runShare } from './kernel.ts';
-import type { PoolModules } from './pool.ts';
+import { takeChunks, type PoolModules } from './pool.ts';
 import { instantiateVec, runVecShare, VARGS_BYTE } from './vec.ts';
 import type { WasmMemory } from './wasm-api.ts';
 
@@ -40,12 +40,9 @@ for (;;) {
   if (g === gen) continue;
   gen = g;
   if (Atomics.load(ctl, CTL.QUIT)) break;
-  try {
-    if (ctl[CTL.KIND] === 0) runShare(gemm, readJob(ctl), index);
-    else runVecShare(vec, ctl, args, index);
-  } catch (e) {
-    reportError(e);
-  }
-  Atomics.add(ctl, CTL.DONE, 1);
-  Atomics.notify(ctl, CTL.DONE);
+  // The descriptor is read per chunk, after the chunk is ours (pool.ts).
+  takeChunks(ctl, (c) => {
+    if (ctl[CTL.KIND] === 0) runShare(gemm, readJob(ctl), c);
+    else runVecShare(vec, ctl, args, c);
+  }, reportError);
 }
