@@ -1,5 +1,5 @@
 // npm run gas -- --json: every figure is a positive gas amount, the honest lifecycle stays under the
-// 500k target (cold and warm), and the dispute moves are all there.
+// 500k target (cold and warm), and the verifier rounds and dispute moves (both levels) are all there.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -16,13 +16,20 @@ test('gas figures: honest lifecycle under 500k, every step and dispute move meas
     else if (v && typeof v === 'object') Object.values(v).forEach(walk);
   };
   walk(out.gas);
-  assert.ok(figures.length > 60);
+  assert.ok(figures.length > 90, `${figures.length} figures`);
   for (const f of figures) assert.ok(Number.isInteger(f) && f > 21_000 && f < 2_000_000, `implausible gas ${f}`);
   const { cold, warm, withVerifiers } = out.gas.honestLifecycle;
   for (const step of ['post', 'claim', 'commit', 'submitResult', 'finalize', 'withdrawSolver']) {
     assert.ok(cold[step] > 0 && warm[step] > 0, step);
   }
-  for (const step of ['drawVerifiers', 'attest1', 'attest2', 'withdrawVerifier1']) assert.ok(withVerifiers[step] > 0, step);
+  for (const step of ['drawVerifiers', 'attest1', 'attest2', 'reveal1', 'reveal2', 'finalize', 'withdrawVerifier1']) assert.ok(withVerifiers[step] > 0, step);
+  const v = out.gas.verifiers;
+  for (const step of ['replaceVerifier', 'drawReplacement', 'attestReplacement', 'revealReplacement']) assert.ok(v.replacement[step] > 0, step);
+  assert.ok(v.noShows.finalizeTwoNoShows > 0);
+  for (const side of ['probeLazyVerifier', 'probeGriefingSolver']) {
+    for (const move of ['disputeProbe', 'callJudge', 'settleProbeDispute']) assert.ok(v[side][move] > 0, `${side} ${move}`);
+  }
+  assert.ok(out.probeSteps.lazyVerifier >= 1 && out.probeSteps.griefingSolver >= 1);
   assert.ok(out.gas.totals.honestCold < 500_000, `cold lifecycle ${out.gas.totals.honestCold}`);
   assert.ok(out.gas.totals.honestWarm < 500_000, `warm lifecycle ${out.gas.totals.honestWarm}`);
   assert.equal(out.honestUnderTarget, true);

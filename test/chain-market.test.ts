@@ -1,43 +1,48 @@
 // JobMarket on a real anvil: every external function's success path and each of its reverts
-// (mined, decoded, state unchanged), payouts to the wei, disputes both ways, verifier draws, and a
-// re-entrant payee that gets nothing extra.
+// (mined, decoded, state unchanged), payouts to the wei, level-0 disputes both ways over
+// identity-bound checkpoint leaves, and a re-entrant payee that gets nothing extra. The verifier
+// rounds (draw, commit, reveal, replacement, probe disputes) are in chain-market-verifiers.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { encodeAbiParameters, encodeFunctionData, keccak256, maxUint256, parseEventLogs, type Address, type Hex } from 'viem';
+import { encodeAbiParameters, encodeFunctionData, maxUint256, parseEventLogs, type Address, type Hex } from 'viem';
 import * as abis from '../src/chain/abi.ts';
 import { CHAIN_SOURCES, compileContracts } from '../src/chain/compile.ts';
-import { devAccount } from '../src/chain/client.ts';
+import { devAccount, send } from '../src/chain/client.ts';
 import { deployContracts } from '../src/chain/deploy.ts';
 import { decodeRevert, toChainError } from '../src/chain/errors.ts';
 import { getEvents, watchEvents } from '../src/chain/events.ts';
-import { getGame, timeoutGame } from '../src/chain/game.ts';
+import { answer, callJudge, getGame, nextIndex, reveal, timeoutGame } from '../src/chain/game.ts';
+import { merkleProof } from '../src/chain/merkle.ts';
 import * as m from '../src/chain/market.ts';
-import { merkleRoot } from '../src/chain/merkle.ts';
 import { reputationOf } from '../src/chain/reputation.ts';
 import * as stk from '../src/chain/staking.ts';
 import * as tok from '../src/chain/token.ts';
-import { expectRevert, h, honestLeaves, minedAs, playGame, registerTestNode, startTestChain, isolateTests, type TestChain } from './chain.ts';
+import { expectRevert, h, minedAs, registerTestNode, startTestChain, isolateTests, type TestChain } from './chain.ts';
+import { honestStates, leafJudgeProof, leavesOf, lyingStates, playCheckpointGame, resultOf, testManifest } from './chain-jobs.ts';
 
 const VTT = 10n ** 18n;
 const SUBMITTER = 1, SOLVER = 2, V1 = 3, V2 = 4, CHALLENGER = 5, POOR = 6, STRANGER = 7;
-const N = 8;
+const N = 8, K = 4; // checkpoints, steps per checkpoint
+const ZERO = `0x${'00'.repeat(32)}` as Hex;
 
 let ch: TestChain;
 let solverNode: bigint;
 let challengerNode: bigint;
 let verifierOnlyNode: bigint;
 let poorNode: bigint;
-const spec = h('spec'), dataset = h('dataset');
-const truth = honestLeaves(m.jobInputsHash(spec, dataset), N);
-const lies = truth.map((l, i) => (i >= 3 ? h(`lie ${i}`) : l));
+const manifest = testManifest();
+const genesis = m.manifestHash(manifest);
+const truth = honestStates(manifest, N);
+const lies = lyingStates(truth, 3);
 
 const params = (over: Partial<m.PostJobParams> = {}): m.PostJobParams => ({
-  specHash: spec,
-  datasetHash: dataset,
+  manifest,
   price: 100n * VTT,
   duration: 3600,
-  checkpoints: N,
+  steps: N * K,
+  checkpointInterval: K,
   verifiers: 0,
+  samples: 0,
   challengeWindow: 600,
   collateral: 40n * VTT,
   ...over,
@@ -77,47 +82,90 @@ async function claimed(over: Partial<m.PostJobParams> = {}) {
   await m.claimJob(c(SOLVER), jobId, solverNode);
   return jobId;
 }
-async function submitted(over: Partial<m.PostJobParams> = {}, leaves: readonly Hex[] = truth) {
+async function submitted(over: Partial<m.PostJobParams> = {}, states: readonly Hex[] = truth) {
   const jobId = await claimed(over);
-  await m.submitResult(c(SOLVER), jobId, merkleRoot(leaves), leaves[leaves.length - 1]);
+  const r = resultOf(jobId, addr(SOLVER), states);
+  await m.submitResult(c(SOLVER), jobId, r.root, r.modelHash);
   return jobId;
 }
+const play = (jobId: bigint, gameId: bigint, states: readonly Hex[], honest: readonly Hex[]) =>
+  playCheckpointGame(c(SOLVER), c(CHALLENGER), gameId, { jobId, solver: addr(SOLVER), genesis, states, truth: honest });
 
 describe('postJob and cancelJob', () => {
-  test('post escrows the price and records the job', async () => {
+  test('post escrows the price and records the job; inputs = the manifest hash', async () => {
     const before = await tok.tokenBalance(c(SUBMITTER));
-    const { jobId, tx } = await m.postJob(c(SUBMITTER), params({ verifiers: 2 }));
+    const { jobId, tx } = await m.postJob(c(SUBMITTER), params({ verifiers: 2, samples: 3, steps: N * K - 1 }));
     assert.equal(jobId, 1n);
     assert.equal(await tok.tokenBalance(c(SUBMITTER)), before - 100n * VTT);
     assert.equal(await tok.tokenBalance(c(0), ch.deployment.contracts.market), 100n * VTT);
     const j = await m.getJob(c(0), jobId);
     assert.deepEqual(
-      { state: j.state, submitter: j.submitter, price: j.price, verifiers: j.verifiers, checkpoints: j.checkpoints, collateral: j.collateral },
-      { state: 'open', submitter: addr(SUBMITTER), price: 100n * VTT, verifiers: 2, checkpoints: N, collateral: 40n * VTT },
+      { state: j.state, submitter: j.submitter, price: j.price, verifiers: j.verifiers, samples: j.samples, checkpoints: j.checkpoints, collateral: j.collateral },
+      { state: 'open', submitter: addr(SUBMITTER), price: 100n * VTT, verifiers: 2, samples: 3, checkpoints: N, collateral: 40n * VTT },
     );
-    assert.equal(j.inputs, m.jobInputsHash(spec, dataset));
+    assert.equal(j.inputs, genesis);
     const posting = await m.jobPosting(c(0), jobId);
-    assert.deepEqual([posting.specHash, posting.datasetHash], [spec, dataset]);
+    assert.deepEqual(
+      [posting.specHash, posting.datasetRoot, posting.datasetHash, posting.manifestHash, posting.steps, posting.checkpointInterval, posting.checkpoints, posting.samples],
+      [manifest.specHash, manifest.datasetRoot, manifest.datasetRoot, genesis, N * K - 1, K, N, 3],
+    );
+    const v = await m.verificationOf(c(0), jobId);
+    assert.deepEqual([v.steps, v.checkpointInterval, v.seed, v.slots], [N * K - 1, K, ZERO, []]);
     assert.equal(await m.stateEndsAt(c(0), jobId), j.since + ch.deployment.params.priorityWindow);
     assert.deepEqual(
       tx.events.map((e) => e.eventName),
       ['JobPosted', 'JobStateChanged', 'Transfer'],
     );
+    // checkpoints = ceil(steps / interval); a job without verifiers stores no verification record.
+    const plain = await posted({ steps: 10, checkpointInterval: 3 });
+    assert.equal((await m.getJob(c(0), plain)).checkpoints, 4);
+    assert.deepEqual([(await m.verificationOf(c(0), plain)).steps], [0]);
+  });
+
+  test('defaults: 2 verifiers with 2 samples and a window with room for one replacement round', async () => {
+    const { manifest: mf, price, duration, steps, checkpointInterval, collateral } = params();
+    const { jobId } = await m.postJob(c(SUBMITTER), { manifest: mf, price, duration, steps, checkpointInterval, collateral });
+    const j = await m.getJob(c(0), jobId);
+    const p = ch.deployment.params;
+    assert.deepEqual([j.verifiers, j.samples], [m.SAMPLING_DEFAULTS.verifiers, m.SAMPLING_DEFAULTS.samples]);
+    assert.equal(j.challengeWindow, p.minChallengeWindow + p.commitPeriod + m.verifyTime(p));
+    assert.equal(m.defaultChallengeWindow(p, 0), p.minChallengeWindow);
+  });
+
+  test('the pre-manifest shape still posts (deprecated): specHash and datasetRoot set, steps = checkpoints', async () => {
+    const legacy = { specHash: h('spec'), datasetHash: h('data'), price: 5n * VTT, duration: 3600, checkpoints: 4, verifiers: 0, challengeWindow: 600, collateral: 20n * VTT };
+    const { jobId } = await m.postJob(c(SUBMITTER), legacy);
+    const posting = await m.jobPosting(c(0), jobId);
+    assert.deepEqual([posting.specHash, posting.datasetRoot, posting.steps, posting.checkpoints], [h('spec'), h('data'), 4, 4]);
+    const withVerifiers = await m.postJob(c(SUBMITTER), { ...legacy, verifiers: 1 });
+    assert.deepEqual([(await m.getJob(c(0), withVerifiers.jobId)).checkpoints, (await m.getJob(c(0), withVerifiers.jobId)).samples], [4, 2]);
   });
 
   test('post reverts on bad parameters and without an allowance', async () => {
     const s = mined(SUBMITTER);
     const post = (over: Partial<m.PostJobParams>) => () => m.postJob(s, params(over));
+    const minVerified = 60 + m.verifyTime(ch.deployment.params);
     await expectRevert(ch, post({ price: 0n }), 'ZeroAmount');
-    await expectRevert(ch, post({ specHash: `0x${'00'.repeat(32)}` }), 'ZeroHash');
-    await expectRevert(ch, post({ datasetHash: `0x${'00'.repeat(32)}` }), 'ZeroHash');
+    await expectRevert(ch, post({ manifest: { ...manifest, specHash: ZERO } }), 'ZeroHash');
+    await expectRevert(ch, post({ manifest: { ...manifest, datasetRoot: ZERO } }), 'ZeroHash');
     await expectRevert(ch, post({ duration: 0 }), 'BadDuration');
-    await expectRevert(ch, post({ checkpoints: 0 }), 'BadCheckpoints');
-    await expectRevert(ch, post({ verifiers: 9 }), 'TooManyVerifiers');
+    await expectRevert(ch, post({ steps: 0 }), 'BadSteps');
+    await expectRevert(ch, post({ checkpointInterval: 0 }), 'BadSteps');
+    // Probes sit strictly between checkpoints: a verified job needs an interval and steps of 2 or more.
+    await expectRevert(ch, post({ checkpointInterval: 1, verifiers: 1, samples: 1 }), 'BadSteps');
+    await expectRevert(ch, post({ steps: 1, verifiers: 1, samples: 1, challengeWindow: minVerified }), 'BadSteps');
+    await expectRevert(ch, post({ verifiers: 9, samples: 1 }), 'TooManyVerifiers');
+    await expectRevert(ch, post({ verifiers: 0, samples: 1 }), 'BadSampling');
+    await expectRevert(ch, post({ verifiers: 1, samples: 0 }), 'BadSampling');
+    await expectRevert(ch, post({ verifiers: 1, samples: 17, challengeWindow: minVerified }), 'BadSampling');
     await expectRevert(ch, post({ challengeWindow: 59 }), 'ChallengeWindowTooShort');
+    const e = await expectRevert(ch, post({ verifiers: 1, samples: 1, challengeWindow: minVerified - 1 }), 'ChallengeWindowTooShort');
+    assert.equal(e.args[0], minVerified);
     await expectRevert(ch, post({ collateral: 9n * VTT }), 'CollateralBelowBond');
     await expectRevert(ch, post({ price: 2000n * VTT }), 'InsufficientBalance');
     await expectRevert(ch, () => m.postJob(mined(STRANGER), params()), 'InsufficientAllowance');
+    // The smallest valid verified job posts.
+    await m.postJob(c(SUBMITTER), params({ steps: 2, checkpointInterval: 2, verifiers: 1, samples: 1, challengeWindow: minVerified }));
   });
 
   test('cancel before a claim credits the price back; reverts for others, claimed and unknown jobs', async () => {
@@ -184,8 +232,9 @@ describe('claimJob', () => {
 describe('commitCheckpoints and submitResult', () => {
   test('progress commits grow the count; the root is in the log', async () => {
     const jobId = await claimed();
-    const tx = await m.commitCheckpoints(c(SOLVER), jobId, 3, merkleRoot(truth.slice(0, 3)));
-    assert.equal(tx.events.find((e) => e.eventName === 'CheckpointsCommitted')!.args.root, merkleRoot(truth.slice(0, 3)));
+    const progress = resultOf(jobId, addr(SOLVER), truth.slice(0, 3)).root;
+    const tx = await m.commitCheckpoints(c(SOLVER), jobId, 3, progress);
+    assert.equal(tx.events.find((e) => e.eventName === 'CheckpointsCommitted')!.args.root, progress);
     assert.equal((await m.getJob(c(0), jobId)).committed, 3);
     const s = mined(SOLVER);
     await expectRevert(ch, () => m.commitCheckpoints(s, jobId, 3, h('r')), 'BadCheckpointCount');
@@ -201,13 +250,15 @@ describe('commitCheckpoints and submitResult', () => {
   });
 
   test('submit opens the challenge window and arms the verifier draw on the next block', async () => {
-    const jobId = await claimed({ verifiers: 2 });
-    const tx = await m.submitResult(c(SOLVER), jobId, merkleRoot(truth), truth[N - 1]);
+    const jobId = await claimed({ verifiers: 2, samples: 2 });
+    const r = resultOf(jobId, addr(SOLVER), truth);
+    const tx = await m.submitResult(c(SOLVER), jobId, r.root, r.modelHash);
     const j = await m.getJob(c(0), jobId);
-    assert.deepEqual([j.state, j.root, j.modelHash, j.committed], ['submitted', merkleRoot(truth), truth[N - 1], N]);
+    assert.deepEqual([j.state, j.root, j.modelHash, j.committed], ['submitted', r.root, truth[N - 1], N]);
     assert.equal(await m.stateEndsAt(c(0), jobId), j.since + 600);
     const e = tx.events.find((x) => x.eventName === 'ResultSubmitted')!;
     assert.equal(e.args.seedBlock, tx.receipt.blockNumber + 1n);
+    assert.equal((await m.verificationOf(c(0), jobId)).seedBlock, tx.receipt.blockNumber + 1n);
   });
 
   test('submit reverts: zero hashes, not the solver, late, wrong state', async () => {
@@ -246,91 +297,6 @@ describe('reopenExpired', () => {
   });
 });
 
-describe('verifiers', () => {
-  test('draw: stake-weighted, distinct, never the solver, as many as asked while the pool lasts', async () => {
-    await stk.joinVerifierPool(c(SOLVER)); // 300 of the 700 pool weight, never drawn for its own job
-    // The pool in join order: V1 100, V2 300, the solver 300 (VTT).
-    const pool: [Address, bigint][] = [[addr(V1), 100n * VTT], [addr(V2), 300n * VTT], [addr(SOLVER), 300n * VTT]];
-    const counts = new Map<Address, number>();
-    for (let i = 0; i < 12; i++) {
-      const s = await ch.snapshot();
-      await ch.mine(i + 1); // another seed block each time
-      const jobId = await submitted({ verifiers: i % 2 === 0 ? 1 : 3 });
-      await ch.mine(1);
-      const { verifiers, tx } = await m.drawVerifiers(c(STRANGER), jobId);
-      const seed = tx.events.find((e) => e.eventName === 'VerifiersDrawn')!.args.seed as Hex;
-      // Exactly the model's stake-weighted draw without replacement; three asked, two eligible: two.
-      assert.deepEqual(verifiers, drawModel(pool, seed, i % 2 === 0 ? 1 : 3, addr(SOLVER)));
-      for (const v of verifiers) counts.set(v, (counts.get(v) ?? 0) + 1);
-      await ch.revert(s);
-    }
-    assert.equal(counts.has(addr(SOLVER)), false);
-    assert.equal(counts.get(addr(V1))! + counts.get(addr(V2))!, 6 + 6 * 2);
-  });
-
-  test('draw, attest, and fee shares at finalize', async () => {
-    await stk.joinVerifierPool(c(SOLVER)); // in the pool, but never drawn for its own job
-    const jobId = await submitted({ verifiers: 2 });
-    await expectRevert(ch, () => m.drawVerifiers(mined(STRANGER), jobId), 'RandomnessNotReady');
-    await ch.mine(1);
-    const { verifiers, tx } = await m.drawVerifiers(c(STRANGER), jobId);
-    assert.deepEqual([...verifiers].sort(), [addr(V1), addr(V2)].sort());
-    assert.ok(tx.events.some((e) => e.eventName === 'VerifiersDrawn'));
-    await expectRevert(ch, () => m.drawVerifiers(mined(STRANGER), jobId), 'VerifiersAlreadyDrawn');
-    await expectRevert(ch, () => m.attest(mined(STRANGER), jobId, h('d')), 'NotDrawnVerifier');
-    await m.attest(c(V1), jobId, h('replay'));
-    await expectRevert(ch, () => m.attest(mined(V1), jobId, h('replay')), 'AlreadyAttested');
-    const v = await m.verificationOf(c(0), jobId);
-    assert.equal(v.attested, 1 << v.drawn.indexOf(addr(V1)));
-    await expectRevert(ch, () => m.finalize(mined(STRANGER), jobId), 'ChallengeWindowOpen');
-    await ch.increaseTime(601);
-    await expectRevert(ch, () => m.attest(mined(V2), jobId, h('replay')), 'ChallengeWindowClosed');
-    const r = await m.finalize(c(STRANGER), jobId);
-    // Fee 10% = 10 VTT, 5 per verifier; V1 attested, V2 did not: its share returns to the submitter.
-    assert.deepEqual([r.solverPay, r.verifierPay, r.refund], [90n * VTT, 5n * VTT, 5n * VTT]);
-    assert.equal(await m.withdrawable(c(0), addr(SOLVER)), 90n * VTT);
-    assert.equal(await m.withdrawable(c(0), addr(V1)), 5n * VTT);
-    assert.equal(await m.withdrawable(c(0), addr(V2)), 0n);
-    assert.equal(await m.withdrawable(c(0), addr(SUBMITTER)), 5n * VTT);
-    assert.equal((await stk.stakeOf(c(0), addr(SOLVER))).locked, 0n);
-    assert.equal((await reputationOf(c(0), solverNode)).jobsDone, 1);
-    await expectRevert(ch, () => m.finalize(mined(STRANGER), jobId), 'BadState');
-  });
-
-  test('draw reverts: no verifiers asked, wrong state, window closed; an aged-out seed re-arms', async () => {
-    const none = await submitted();
-    await ch.mine(1);
-    await expectRevert(ch, () => m.drawVerifiers(mined(STRANGER), none), 'NoVerifiersRequested');
-    const open = await posted({ verifiers: 1 });
-    await expectRevert(ch, () => m.drawVerifiers(mined(STRANGER), open), 'BadState');
-    await expectRevert(ch, () => m.attest(mined(V1), open, h('d')), 'BadState');
-    const late = await submitted({ verifiers: 1 });
-    await ch.increaseTime(601);
-    await expectRevert(ch, () => m.drawVerifiers(mined(STRANGER), late), 'ChallengeWindowClosed');
-    const aged = await submitted({ verifiers: 1, challengeWindow: 100_000 });
-    await ch.mine(300); // blockhash of the seed block is gone after 256 blocks
-    const first = await m.drawVerifiers(c(STRANGER), aged);
-    assert.equal(first.rearmed, true);
-    assert.ok(first.tx.events.some((e) => e.eventName === 'VerifierDrawRearmed'));
-    await ch.mine(1);
-    const second = await m.drawVerifiers(c(STRANGER), aged);
-    assert.equal(second.verifiers.length, 1);
-  });
-
-  test('an empty pool draws nobody and the whole fee returns to the submitter', async () => {
-    await stk.leaveVerifierPool(c(V1));
-    await stk.leaveVerifierPool(c(V2));
-    const jobId = await submitted({ verifiers: 3 });
-    await ch.mine(1);
-    assert.deepEqual((await m.drawVerifiers(c(STRANGER), jobId)).verifiers, []);
-    await ch.increaseTime(601);
-    const r = await m.finalize(c(0), jobId);
-    // 10 VTT / 3 = 3.333… VTT per share; the division dust goes to the solver.
-    const share = (10n * VTT) / 3n;
-    assert.deepEqual([r.solverPay, r.verifierPay, r.refund], [100n * VTT - 3n * share, 0n, 3n * share]);
-  });
-});
-
 describe('challenge and settleDispute', () => {
   test('an honest solver wins: it gets the bond, a new window opens, reputations move', async () => {
     const jobId = await submitted();
@@ -338,16 +304,20 @@ describe('challenge and settleDispute', () => {
     const { gameId } = await m.challenge(c(CHALLENGER), jobId, challengerNode);
     assert.equal(await tok.tokenBalance(c(CHALLENGER)), before - 10n * VTT);
     const g = await getGame(c(0), gameId);
+    // The game runs over the identity-bound leaves: genesis = the manifest hash, claim = the solver's leaf of the model.
     assert.deepEqual(
-      [g.challenger, g.defender, g.n, g.root, g.pre, g.post, g.context],
-      [addr(CHALLENGER), addr(SOLVER), N, merkleRoot(truth), m.jobInputsHash(spec, dataset), truth[N - 1], `0x${jobId.toString(16).padStart(64, '0')}`],
+      [g.challenger, g.defender, g.judge.toLowerCase(), g.n, g.root, g.pre, g.post, g.context],
+      [
+        addr(CHALLENGER), addr(SOLVER), ch.deployment.contracts.checkpointJudge.toLowerCase(), N, resultOf(jobId, addr(SOLVER), truth).root, genesis,
+        m.checkpointLeaf(jobId, addr(SOLVER), truth[N - 1]), `0x${jobId.toString(16).padStart(64, '0')}`,
+      ],
     );
     assert.equal((await m.getJob(c(0), jobId)).state, 'disputed');
     assert.equal((await m.disputeOf(c(0), jobId)).gameId, gameId);
     await expectRevert(ch, () => m.settleDispute(mined(STRANGER), jobId), 'DisputeNotOver');
     await expectRevert(ch, () => m.finalize(mined(STRANGER), jobId), 'BadState');
     // A lying challenger disagrees with true leaves: it ends at the judge and loses.
-    assert.equal(await playGame(c(SOLVER), c(CHALLENGER), gameId, truth, lies), 'defender-won');
+    assert.equal(await play(jobId, gameId, truth, lies), 'defender-won');
     const s = await m.settleDispute(c(STRANGER), jobId);
     assert.equal(s.solverWon, true);
     const j = await m.getJob(c(0), jobId);
@@ -364,7 +334,7 @@ describe('challenge and settleDispute', () => {
   test('a cheating solver loses: collateral split, bond back, job reopened', async () => {
     const jobId = await submitted({}, lies);
     const { gameId } = await m.challenge(c(CHALLENGER), jobId, challengerNode);
-    assert.equal(await playGame(c(SOLVER), c(CHALLENGER), gameId, lies, truth), 'challenger-won');
+    assert.equal(await play(jobId, gameId, lies, truth), 'challenger-won');
     const tx = await m.settleDispute(c(STRANGER), jobId);
     assert.equal(tx.solverWon, false);
     assert.equal(await m.withdrawable(c(0), addr(CHALLENGER)), 10n * VTT + 20n * VTT);
@@ -372,12 +342,56 @@ describe('challenge and settleDispute', () => {
     const s = await stk.stakeOf(c(0), addr(SOLVER));
     assert.deepEqual([s.bonded, s.locked], [260n * VTT, 0n]);
     const j = await m.getJob(c(0), jobId);
-    assert.deepEqual([j.state, j.solver, j.root, j.modelHash], ['open', '0x0000000000000000000000000000000000000000', `0x${'00'.repeat(32)}`, `0x${'00'.repeat(32)}`]);
+    assert.deepEqual([j.state, j.solver, j.root, j.modelHash], ['open', '0x0000000000000000000000000000000000000000', ZERO, ZERO]);
     assert.equal((await reputationOf(c(0), solverNode)).disputesLost, 1);
     assert.equal((await reputationOf(c(0), challengerNode)).disputesWon, 1);
     // The escrow is still there for the next solver; the submitter may also cancel now.
     await m.cancelJob(c(SUBMITTER), jobId);
     assert.equal(await m.withdrawable(c(0), addr(SUBMITTER)), 120n * VTT);
+  });
+
+  test('copied commitments are wrong for the copier: another solver\'s root loses at the first leaf', async () => {
+    // POOR posts SOLVER's root and model hash (the states are right, the leaves bind SOLVER).
+    await stk.bond(c(POOR), 100n * VTT);
+    const jobId = await posted();
+    await ch.increaseTime(60);
+    await m.claimJob(c(POOR), jobId, poorNode);
+    const copied = resultOf(jobId, addr(SOLVER), truth);
+    await m.submitResult(c(POOR), jobId, copied.root, copied.modelHash);
+    const { gameId } = await m.challenge(c(CHALLENGER), jobId, 0n);
+    // The copier cannot open its own claim leaf: keccak(jobId, POOR, model) is not in SOLVER's tree.
+    const phase = await playCheckpointGame(c(POOR), c(CHALLENGER), gameId, { jobId, solver: addr(POOR), genesis, states: truth, truth }).catch(
+      (e: Error & { errorName?: string }) => e.errorName,
+    );
+    assert.equal(phase, 'BadMerkleProof');
+    await ch.increaseTime(ch.deployment.params.moveTimeout + 1);
+    await timeoutGame(c(STRANGER), gameId);
+    assert.equal((await m.settleDispute(c(STRANGER), jobId)).solverWon, false);
+  });
+
+  test('the level-0 judge opens the leaves: preimages that do not open them are refused', async () => {
+    for (const agreeAll of [false, true]) {
+      const snap = await ch.snapshot();
+      const jobId = await submitted();
+      const { gameId } = await m.challenge(c(CHALLENGER), jobId, 0n);
+      const leaves = leavesOf(jobId, addr(SOLVER), truth);
+      // Disagreeing with everything narrows the dispute to step 0, agreeing to the last step.
+      for (let g = await getGame(c(0), gameId); g.phase !== 'judging'; g = await getGame(c(0), gameId)) {
+        if (g.phase === 'defender-moves') {
+          const i = await nextIndex(c(0), gameId);
+          await reveal(c(SOLVER), gameId, leaves[i], merkleProof(leaves, i));
+        } else await answer(c(CHALLENGER), gameId, agreeAll);
+      }
+      const step = (await getGame(c(0), gameId)).agreed;
+      assert.equal(step, agreeAll ? N - 1 : 0);
+      const pre = step === 0 ? genesis : truth[step - 1];
+      const proof = (a: Hex, b: Hex) => encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [a, b]);
+      await expectRevert(ch, () => callJudge(mined(SOLVER), gameId, proof(h('not the pre state'), truth[step])), 'BadPreimage');
+      await expectRevert(ch, () => callJudge(mined(SOLVER), gameId, proof(pre, h('not the post state'))), 'BadPreimage');
+      await callJudge(c(STRANGER), gameId, leafJudgeProof(genesis, truth, step));
+      assert.equal((await getGame(c(0), gameId)).phase, 'defender-won');
+      await ch.revert(snap);
+    }
   });
 
   test('a solver that stops answering loses by timeout', async () => {
@@ -428,9 +442,17 @@ describe('events', () => {
 
 describe('views and construction', () => {
   test('reads of an unknown job revert; stateEndsAt is 0 in final states', async () => {
-    for (const read of [m.getJob, m.verificationOf, m.disputeOf, m.stateEndsAt]) {
-      await assert.rejects(read(c(0), 42n), (e: Error & { errorName?: string }) => e.errorName === 'UnknownJob');
+    for (const read of [m.getJob, m.verificationOf, m.disputeOf, m.stateEndsAt, (x: typeof c, id: bigint) => m.probesOf(x as never, id, addr(V1))]) {
+      await assert.rejects(read(c(0) as never, 42n), (e: Error & { errorName?: string }) => e.errorName === 'UnknownJob');
     }
+    assert.deepEqual(await m.probeDisputeOf(c(0), 42n), { jobId: 0n, round: 0, slot: 0, index: 0 });
+    // The pure helpers on chain equal their TypeScript mirrors.
+    const read = (functionName: string, args: readonly unknown[]) =>
+      c(0).public.readContract({ address: ch.deployment.contracts.market, abi: abis.jobMarketAbi, functionName, args } as never);
+    assert.equal(await read('checkpointLeaf', [7n, addr(SOLVER), h('state')]), m.checkpointLeaf(7n, addr(SOLVER), h('state')));
+    assert.equal(await read('commitmentOf', [true, [h('a'), h('b')], h('salt'), addr(V1)]), m.commitmentOf(true, [h('a'), h('b')], h('salt'), addr(V1)));
+    assert.equal(await read('probeContext', [7n, 12n]), m.probeContext(7n, 12));
+    assert.equal(Number(await read('verifyTime', [])), m.verifyTime(ch.deployment.params));
     const jobId = await posted();
     await m.cancelJob(c(SUBMITTER), jobId);
     assert.equal(await m.stateEndsAt(c(0), jobId), 0);
@@ -441,8 +463,9 @@ describe('views and construction', () => {
     const zero = '0x0000000000000000000000000000000000000000' as Address;
     const d = ch.deployment.contracts;
     const config = {
-      token: zero, staking: d.staking, registry: d.registry, reputation: d.reputation, game: d.game, judge: d.judge,
-      disputeBond: 1n, moveTimeout: 60, verifierFeeBps: 100, priorityWindow: 0, maxVerifiers: 2, minChallengeWindow: 60,
+      token: zero, staking: d.staking, registry: d.registry, reputation: d.reputation, game: d.game, checkpointJudge: d.checkpointJudge, stepJudge: d.judge,
+      disputeBond: 1n, noShowPenalty: 1n, moveTimeout: 60, verifierFeeBps: 100, priorityWindow: 0, maxVerifiers: 2, minChallengeWindow: 60,
+      commitPeriod: 60, revealPeriod: 60, probeDisputePeriod: 60,
     };
     const deploy = (cfg: typeof config) =>
       c(0)
@@ -455,6 +478,25 @@ describe('views and construction', () => {
     await assert.rejects(deploy({ ...config, token: d.token, verifierFeeBps: 10_001 }), badConfig);
     await assert.rejects(deploy({ ...config, token: d.token, maxVerifiers: 17 }), badConfig);
     await assert.rejects(deploy({ ...config, token: d.token, moveTimeout: 0 }), badConfig);
+    await assert.rejects(deploy({ ...config, token: d.token, checkpointJudge: zero }), badConfig);
+    await assert.rejects(deploy({ ...config, token: d.token, stepJudge: zero }), badConfig);
+    for (const k of ['commitPeriod', 'revealPeriod', 'probeDisputePeriod'] as const) await assert.rejects(deploy({ ...config, token: d.token, [k]: 0 }), badConfig);
+    // A drawn verifier's lock, max(bond, penalty), must fit in the verifier minimum stake (50 VTT).
+    await assert.rejects(deploy({ ...config, token: d.token, noShowPenalty: 51n * VTT }), badConfig);
+    await assert.rejects(deploy({ ...config, token: d.token, disputeBond: 51n * VTT }), badConfig);
+    const ok = await deploy({ ...config, token: d.token, noShowPenalty: 50n * VTT });
+    const address = (await c(0).public.waitForTransactionReceipt({ hash: ok })).contractAddress!;
+    const lock = await c(0).public.readContract({ address, abi: abis.jobMarketAbi, functionName: 'verifierLock' });
+    assert.equal(lock, 50n * VTT);
+  });
+
+  test('the verifier-round code runs only as the market\'s (delegatecall), never on its own', async () => {
+    const module = (await c(0).public.readContract({ address: ch.deployment.contracts.market, abi: abis.jobMarketAbi, functionName: 'verifiers' })) as Address;
+    const direct = (functionName: string, args: readonly unknown[]) => () =>
+      send(mined(STRANGER), (w, x) => w.writeContract({ ...x, address: module, abi: abis.jobMarketVerifiersAbi, functionName, args } as never));
+    for (const [fn, args] of [['drawVerifiers', [1n]], ['attest', [1n, h('c')]], ['reveal', [1n, true, [], h('s')]], ['replaceVerifier', [1n, 0n]], ['settleProbeDispute', [1n]], ['disputeProbe', [1n, 0n, [], h('s'), 0n, h('p'), []]]] as const) {
+      await expectRevert(ch, direct(fn, args), 'NotDelegated');
+    }
   });
 });
 
@@ -503,32 +545,6 @@ describe('re-entrancy', () => {
     assert.equal(withdrawn.length, 1);
   });
 });
-
-/** JobMarket._draw in TypeScript: points in the eligible weight, shifted past excluded ranges. */
-function drawModel(pool: [Address, bigint][], seed: Hex, k: number, exclude: Address): Address[] {
-  const range = (a: Address) => {
-    let start = 0n;
-    for (const [m, w] of pool) {
-      if (m === a) return { start, w };
-      start += w;
-    }
-    return { start: 0n, w: 0n };
-  };
-  const excluded = [range(exclude)].filter((r) => r.w > 0n);
-  let remaining = pool.reduce((t, [, w]) => t + w, 0n) - excluded.reduce((t, r) => t + r.w, 0n);
-  const out: Address[] = [];
-  for (let i = 0; i < k && remaining > 0n; i++) {
-    let r = BigInt(keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }], [seed, BigInt(i)]))) % remaining;
-    for (const e of excluded) if (r >= e.start) r += e.w;
-    let acc = 0n;
-    const [a] = pool.find(([, w]) => (acc += w) > r)!;
-    out.push(a);
-    excluded.push(range(a));
-    excluded.sort((x, y) => (x.start < y.start ? -1 : 1));
-    remaining -= range(a).w;
-  }
-  return out;
-}
 
 function encode(abi: readonly unknown[], functionName: string, args: readonly unknown[]): Hex {
   return encodeFunctionData({ abi: abi as never, functionName, args } as never);

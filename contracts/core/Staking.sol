@@ -7,16 +7,20 @@ import {Roles} from "./Roles.sol";
 
 /// @title Staking: bond, unbond after a delay, minimum stake per role, stake-weighted verifier draws.
 /// @notice Only the job market (fixed at deployment) can lock, unlock and slash, and it slashes only
-/// for a lost dispute or a missed deadline. There is no owner.
+/// for a lost dispute, a missed deadline or a drawn verifier's no-show. There is no owner.
+/// A pool member's draw weight is its free stake (bonded minus locked) while that is at least the
+/// verifier minimum: a drawn verifier can always lock its bond, and stake already at risk in other
+/// jobs does not buy more draws.
 contract Staking {
     using SafeTransfer for IERC20;
 
     struct Account {
-        uint128 bonded; // includes locked
-        uint128 locked; // collateral of active jobs: cannot be unbonded
+        // One slot holds what the market's lock, unlock and slash read (uint120: 1.3e18 tokens of 18 decimals).
+        uint120 bonded; // includes locked
+        uint120 locked; // collateral of active jobs and drawn verifiers' bonds: cannot be unbonded
+        bool inVerifierPool;
         uint128 unbonding; // left the bond, waiting for the delay; no longer slashable
         uint64 unbondAt;
-        bool inVerifierPool;
     }
 
     IERC20 public immutable token;
@@ -27,7 +31,7 @@ contract Staking {
 
     mapping(address => Account) private _accounts;
 
-    // Verifier pool: a Fenwick tree over member weights (weight = bonded stake while >= minVerifierStake),
+    // Verifier pool: a Fenwick tree over member weights (weight = free stake while >= minVerifierStake),
     // so a stake-weighted draw and a weight update both cost O(log members).
     address[] private _members; // index i (1-based) ↔ _members[i - 1]
     mapping(address => uint256) private _memberIndex;
@@ -44,6 +48,7 @@ contract Staking {
     error AlreadyInVerifierPool();
     error NotInVerifierPool();
     error LockUnderflow(address operator, uint256 locked, uint256 amount);
+    error StakeTooLarge(address operator, uint256 bonded);
 
     event Bonded(address indexed operator, uint256 amount, uint256 bonded);
     event UnbondRequested(address indexed operator, uint256 amount, uint256 unbonding, uint64 unbondAt);
@@ -74,7 +79,9 @@ contract Staking {
     function bond(uint128 amount) external {
         if (amount == 0) revert ZeroAmount();
         Account storage a = _accounts[msg.sender];
-        a.bonded += amount;
+        uint256 bonded = uint256(a.bonded) + amount;
+        if (bonded > type(uint120).max) revert StakeTooLarge(msg.sender, bonded);
+        a.bonded = uint120(bonded);
         _syncWeight(msg.sender, a);
         emit Bonded(msg.sender, amount, a.bonded);
         token.pull(msg.sender, amount);
@@ -85,9 +92,9 @@ contract Staking {
     function requestUnbond(uint128 amount) external {
         if (amount == 0) revert ZeroAmount();
         Account storage a = _accounts[msg.sender];
-        uint128 free = a.bonded - a.locked;
+        uint120 free = a.bonded - a.locked;
         if (amount > free) revert InsufficientFreeStake(msg.sender, free, amount);
-        a.bonded -= amount;
+        a.bonded -= uint120(amount);
         a.unbonding += amount;
         a.unbondAt = uint64(block.timestamp) + unbondingDelay;
         _syncWeight(msg.sender, a);
@@ -105,14 +112,14 @@ contract Staking {
         token.pay(msg.sender, amount);
     }
 
-    /// Enter the verifier pool: draws are weighted by bonded stake.
+    /// Enter the verifier pool: draws are weighted by free stake.
     function joinVerifierPool() external {
         Account storage a = _accounts[msg.sender];
         if (a.inVerifierPool) revert AlreadyInVerifierPool();
         if (a.bonded < minVerifierStake) revert StakeBelowMinimum(msg.sender, Roles.VERIFIER, a.bonded, minVerifierStake);
         a.inVerifierPool = true;
         _syncWeight(msg.sender, a);
-        emit VerifierPoolJoined(msg.sender, a.bonded);
+        emit VerifierPoolJoined(msg.sender, verifierWeight[msg.sender]);
     }
 
     function leaveVerifierPool() external {
@@ -131,16 +138,18 @@ contract Staking {
         Account storage a = _accounts[operator];
         uint128 minimum = minStake(role);
         if (a.bonded < minimum) revert StakeBelowMinimum(operator, role, a.bonded, minimum);
-        uint128 free = a.bonded - a.locked;
+        uint120 free = a.bonded - a.locked;
         if (amount > free) revert InsufficientFreeStake(operator, free, amount);
-        a.locked += amount;
+        a.locked += uint120(amount);
+        if (a.inVerifierPool) _syncWeight(operator, a);
         emit Locked(operator, amount, a.locked);
     }
 
     function unlock(address operator, uint128 amount) external onlyMarket {
         Account storage a = _accounts[operator];
         if (amount > a.locked) revert LockUnderflow(operator, a.locked, amount);
-        a.locked -= amount;
+        a.locked -= uint120(amount);
+        if (a.inVerifierPool) _syncWeight(operator, a);
         emit Unlocked(operator, amount, a.locked);
     }
 
@@ -148,9 +157,9 @@ contract Staking {
     function slash(address operator, uint128 amount, address to) external onlyMarket {
         Account storage a = _accounts[operator];
         if (amount > a.locked) revert LockUnderflow(operator, a.locked, amount);
-        a.locked -= amount;
-        a.bonded -= amount;
-        _syncWeight(operator, a);
+        a.locked -= uint120(amount);
+        a.bonded -= uint120(amount);
+        if (a.inVerifierPool) _syncWeight(operator, a); // out of the pool the weight is 0 already
         emit Slashed(operator, amount, to);
         token.pay(to, amount);
     }
@@ -178,7 +187,7 @@ contract Staking {
 
     /// A member's range in the cumulative weights: [start, start + weight). Draws that must skip some
     /// members (the solver, those already drawn) shift a random point past their ranges.
-    function rangeOf(address operator) external view returns (uint256 start, uint256 weight) {
+    function rangeOf(address operator) public view returns (uint256 start, uint256 weight) {
         uint256 idx = _memberIndex[operator];
         if (idx == 0) return (0, 0);
         return (_prefix(idx - 1), verifierWeight[operator]);
@@ -200,10 +209,59 @@ contract Staking {
         return _members[pos]; // index pos + 1, stored at pos
     }
 
+    /// Up to k distinct pool members drawn by weight without replacement from `seed`, never one of
+    /// `exclude` (the market passes the solver and everyone drawn for the job before): pick i draws a
+    /// point r = keccak256(abi.encode(seed, i)) mod the weight still eligible and shifts it past the
+    /// ranges excluded so far, so it needs no retries.
+    function drawVerifiers(bytes32 seed, uint256 k, address[] memory exclude) external view returns (address[] memory picked) {
+        picked = new address[](k);
+        uint256 cap = exclude.length + k;
+        uint256[] memory starts = new uint256[](cap); // excluded ranges, sorted by start
+        uint256[] memory weights = new uint256[](cap);
+        uint256 excluded;
+        uint256 remaining = totalVerifierWeight;
+        for (uint256 e; e < exclude.length; e++) {
+            (uint256 st, uint256 w) = rangeOf(exclude[e]);
+            if (w == 0) continue;
+            remaining -= w;
+            excluded = _insertRange(starts, weights, excluded, st, w);
+        }
+        uint256 count;
+        for (; count < k && remaining != 0; count++) {
+            uint256 r = uint256(keccak256(abi.encode(seed, count))) % remaining;
+            for (uint256 i; i < excluded; i++) {
+                if (r >= starts[i]) r += weights[i];
+            }
+            address a = verifierAt(r);
+            picked[count] = a;
+            (uint256 st, uint256 w) = rangeOf(a);
+            remaining -= w;
+            excluded = _insertRange(starts, weights, excluded, st, w);
+        }
+        assembly {
+            mstore(picked, count) // shrink to the members actually drawn
+        }
+    }
+
+    function _insertRange(uint256[] memory starts, uint256[] memory weights, uint256 count, uint256 st, uint256 w)
+        private
+        pure
+        returns (uint256)
+    {
+        uint256 at = count;
+        while (at > 0 && starts[at - 1] > st) {
+            (starts[at], weights[at]) = (starts[at - 1], weights[at - 1]);
+            at--;
+        }
+        (starts[at], weights[at]) = (st, w);
+        return count + 1;
+    }
+
     // ---- internals --------------------------------------------------------------------------
 
     function _syncWeight(address operator, Account storage a) private {
-        uint256 w = a.inVerifierPool && a.bonded >= minVerifierStake ? a.bonded : 0;
+        uint256 free = a.bonded - a.locked;
+        uint256 w = a.inVerifierPool && free >= minVerifierStake ? free : 0;
         uint256 old = verifierWeight[operator];
         if (w == old) return;
         uint256 idx = _memberIndex[operator];

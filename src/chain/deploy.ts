@@ -18,12 +18,20 @@ export interface DeployParams {
   unbondingDelay: number;
   minSolverStake: bigint;
   minVerifierStake: bigint;
+  /** Challenger's bond (level 0); each side's bond in a probe dispute. */
   disputeBond: bigint;
+  /** Taken from a drawn verifier's stake when it never reveals; credited to the submitter. */
+  noShowPenalty: bigint;
   moveTimeout: number;
   verifierFeeBps: number;
   priorityWindow: number;
   maxVerifiers: number;
   minChallengeWindow: number;
+  /** Seconds a drawn verifier has to commit (attest), then to reveal. */
+  commitPeriod: number;
+  revealPeriod: number;
+  /** Seconds the solver has at least, after a reveal deadline, to dispute a probe. */
+  probeDisputePeriod: number;
 }
 
 const VTT = 10n ** 18n;
@@ -37,11 +45,15 @@ export const DEVNET_PARAMS: DeployParams = {
   minSolverStake: 100n * VTT,
   minVerifierStake: 50n * VTT,
   disputeBond: 10n * VTT,
+  noShowPenalty: 5n * VTT,
   moveTimeout: 3600,
   verifierFeeBps: 1000,
   priorityWindow: 60,
   maxVerifiers: 8,
   minChallengeWindow: 60,
+  commitPeriod: 30,
+  revealPeriod: 30,
+  probeDisputePeriod: 60,
 };
 
 export interface DeployOptions {
@@ -50,8 +62,10 @@ export interface DeployOptions {
   params?: Partial<DeployParams>;
   /** Use this existing ERC-20 for payments and stakes instead of deploying VeriToken. */
   token?: Address;
-  /** Use this IJudge instead of deploying the TestJudge. */
+  /** The market's level-1 judge (steps from a checkpoint to a probe) instead of the TestJudge. */
   judge?: Address;
+  /** The market's level-0 judge (checkpoint leaves) instead of the LeafJudge. */
+  checkpointJudge?: Address;
   /** Compiler settings (defaults of compile.ts). */
   compile?: CompileOptions;
 }
@@ -76,7 +90,7 @@ export async function deployContracts(opts: DeployOptions): Promise<Deployment> 
   let nonce = await pub.getTransactionCount({ address: from, blockTag: 'pending' });
   const firstBlock = Number(await pub.getBlockNumber()) + 1;
   // The order is fixed so that the market's address can be predicted before Staking and Reputation.
-  const willDeploy = [!opts.token, true, true, !opts.judge, true, true, true].filter(Boolean).length;
+  const willDeploy = [!opts.token, true, true, !opts.judge, !opts.checkpointJudge, true, true, true].filter(Boolean).length;
   const market = getContractAddress({ from, nonce: BigInt(nonce + willDeploy - 1) });
 
   const deployed: Address[] = [];
@@ -114,6 +128,9 @@ export async function deployContracts(opts: DeployOptions): Promise<Deployment> 
   const judge =
     opts.judge ??
     (await deploy('TestJudge', (n) => wallet.deployContract({ abi: abis.testJudgeAbi, bytecode: bytecode('TestJudge'), args: [false], nonce: n })));
+  const checkpointJudge =
+    opts.checkpointJudge ??
+    (await deploy('LeafJudge', (n) => wallet.deployContract({ abi: abis.leafJudgeAbi, bytecode: bytecode('LeafJudge'), nonce: n })));
   const staking = await deploy('Staking', (n) =>
     wallet.deployContract({
       abi: abis.stakingAbi,
@@ -136,13 +153,18 @@ export async function deployContracts(opts: DeployOptions): Promise<Deployment> 
           registry,
           reputation,
           game,
-          judge,
+          checkpointJudge,
+          stepJudge: judge,
           disputeBond: p.disputeBond,
+          noShowPenalty: p.noShowPenalty,
           moveTimeout: p.moveTimeout,
           verifierFeeBps: p.verifierFeeBps,
           priorityWindow: p.priorityWindow,
           maxVerifiers: p.maxVerifiers,
           minChallengeWindow: p.minChallengeWindow,
+          commitPeriod: p.commitPeriod,
+          revealPeriod: p.revealPeriod,
+          probeDisputePeriod: p.probeDisputePeriod,
         },
       ],
       nonce: n,
@@ -159,25 +181,30 @@ export async function deployContracts(opts: DeployOptions): Promise<Deployment> 
   }
 
   return {
-    version: 1,
+    version: 2,
     chainId,
     rpcUrl: opts.rpcUrl,
     deployer: from,
     deployedAtBlock: firstBlock,
-    contracts: { token, registry, staking, reputation, game, judge, market },
+    contracts: { token, registry, staking, reputation, game, judge, checkpointJudge, market },
     tokenKind: opts.token ? 'external' : 'VeriToken',
     judgeKind: opts.judge ? 'external' : 'TestJudge',
+    checkpointJudgeKind: opts.checkpointJudge ? 'external' : 'LeafJudge',
     params: {
       faucetAmount: (opts.token ? 0n : p.faucetAmount).toString(),
       unbondingDelay: p.unbondingDelay,
       minSolverStake: p.minSolverStake.toString(),
       minVerifierStake: p.minVerifierStake.toString(),
       disputeBond: p.disputeBond.toString(),
+      noShowPenalty: p.noShowPenalty.toString(),
       moveTimeout: p.moveTimeout,
       verifierFeeBps: p.verifierFeeBps,
       priorityWindow: p.priorityWindow,
       maxVerifiers: p.maxVerifiers,
       minChallengeWindow: p.minChallengeWindow,
+      commitPeriod: p.commitPeriod,
+      revealPeriod: p.revealPeriod,
+      probeDisputePeriod: p.probeDisputePeriod,
     },
     solc: solcVersion(),
   };

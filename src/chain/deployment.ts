@@ -10,7 +10,8 @@ const wei = z.string().regex(/^\d+$/, 'expected a decimal integer string (wei)')
 const seconds = z.number().int().nonnegative();
 
 export const deploymentSchema = z.strictObject({
-  version: z.literal(1),
+  /** 2: the market with verifier rounds (two judges, commit-reveal periods); 1 files are refused. */
+  version: z.literal(2, { error: 'this deployment file is from before the verifier rounds (version 1): redeploy (delete the devnet data dir, or veritrain deploy)' }),
   chainId: z.number().int().positive(),
   rpcUrl: z.url(),
   deployer: address,
@@ -22,24 +23,33 @@ export const deploymentSchema = z.strictObject({
     staking: address,
     reputation: address,
     game: address,
+    /** The market's level-1 judge (a probe game's steps). */
     judge: address,
+    /** The market's level-0 judge (the checkpoint game). */
+    checkpointJudge: address,
     market: address,
   }),
   /** "VeriToken" when deployed with the contracts, "external" for an existing ERC-20. */
   tokenKind: z.enum(['VeriToken', 'external']),
   /** "TestJudge" (hash-chain steps, for tests and the devnet) or "external". */
   judgeKind: z.enum(['TestJudge', 'external']),
+  /** "LeafJudge" (identity-bound hash-chain leaves, for tests and the devnet) or "external". */
+  checkpointJudgeKind: z.enum(['LeafJudge', 'external']),
   params: z.strictObject({
     faucetAmount: wei,
     unbondingDelay: seconds,
     minSolverStake: wei,
     minVerifierStake: wei,
     disputeBond: wei,
+    noShowPenalty: wei,
     moveTimeout: seconds,
     verifierFeeBps: z.number().int().min(0).max(10_000),
     priorityWindow: seconds,
     maxVerifiers: z.number().int().min(0).max(16),
     minChallengeWindow: seconds,
+    commitPeriod: seconds,
+    revealPeriod: seconds,
+    probeDisputePeriod: seconds,
   }),
   solc: z.string(),
 });

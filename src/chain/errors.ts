@@ -30,6 +30,9 @@ export class DeploymentError extends VeritrainError {
 }
 
 export const JOB_STATES = ['none', 'open', 'claimed', 'submitted', 'disputed', 'finalized', 'cancelled'] as const;
+/** Verifier slot status and probe dispute state names by their on-chain number (JobMarketBase.SLOT_*, PROBE_*). */
+export const SLOT_STATUSES = ['none', 'drawn', 'committed', 'revealed', 'replaced'] as const;
+export const PROBE_STATES = ['none', 'open', 'verifier-won', 'solver-won'] as const;
 export const GAME_PHASES = ['none', 'defender-moves', 'challenger-moves', 'judging', 'awaiting-judge', 'defender-won', 'challenger-won'] as const;
 
 const at = (t: unknown) => new Date(Number(t) * 1000).toISOString();
@@ -73,7 +76,11 @@ const EXPLAIN: Record<string, (args: readonly any[]) => { what: string; hint?: s
   BadConfig: () => ({ what: 'invalid market configuration' }),
   ZeroHash: () => ({ what: 'a hash argument is zero' }),
   BadDuration: () => ({ what: 'the duration must be positive' }),
-  BadCheckpoints: () => ({ what: 'a job needs at least one checkpoint' }),
+  BadSteps: (a) => ({
+    what: `steps ${a[0]} with checkpoint interval ${a[1]} cannot be checkpointed${Number(a[1]) < 2 ? ' or probed' : ''}`,
+    hint: 'steps and the interval must be positive; jobs with verifiers need both >= 2 (probes sit between checkpoints)',
+  }),
+  BadSampling: (a) => ({ what: `verifiers ${a[0]} with samples ${a[1]}`, hint: 'samples must be 1..16 with verifiers and 0 without' }),
   TooManyVerifiers: (a) => ({ what: `at most ${a[0]} verifiers per job` }),
   ChallengeWindowTooShort: (a) => ({ what: `the challenge window must be at least ${a[0]} s` }),
   CollateralBelowBond: (a) => ({ what: `the collateral must be positive and at least the dispute bond ${a[0]}` }),
@@ -95,6 +102,25 @@ const EXPLAIN: Record<string, (args: readonly any[]) => { what: string; hint?: s
   RandomnessNotReady: (a) => ({ what: `the draw uses block ${a[1]}'s hash`, hint: 'wait for a later block' }),
   NotDrawnVerifier: () => ({ what: 'the caller was not drawn as a verifier of this job' }),
   AlreadyAttested: () => ({ what: 'already attested' }),
+  NoTimeToVerify: (a) => ({ what: `a verifier round would end at ${at(a[1])}, after the challenge window (${at(a[2])})`, hint: 'draw right after the result; post verifier jobs with a longer challenge window' }),
+  VerifierReplaced: (a) => ({ what: `slot ${a[1]} was replaced after missing its commit deadline` }),
+  CommitDeadlinePassed: (a) => ({ what: `the commit deadline passed at ${at(a[1])}`, hint: 'the slot can now be replaced (replaceVerifier)' }),
+  NotCommitted: () => ({ what: 'the caller has no commitment to reveal', hint: 'attest (commit) first, or it was revealed already' }),
+  RevealNotOpen: (a) => ({ what: `reveals open after ${at(a[1])} or once every drawn verifier committed`, hint: 'wait for the commit phase to end' }),
+  RevealDeadlinePassed: (a) => ({ what: `the reveal deadline passed at ${at(a[1])}` }),
+  WrongProbeCount: (a) => ({ what: `expected ${a[0]} probes, got ${a[1]}`, hint: 'reveal one state hash per position of probesOf(job, verifier)' }),
+  RevealMismatch: (a) => ({ what: `agree, probes and salt do not open slot ${a[1]}'s commitment`, hint: 'pass exactly what commitmentOf was computed from' }),
+  UnknownSlot: (a) => ({ what: `job ${a[0]} has no verifier slot ${a[1]}` }),
+  CommitDeadlineNotPassed: (a) => ({ what: `slot ${a[1]} may still commit until ${at(a[2])}` }),
+  NotReplaceable: (a) => ({ what: `slot ${a[1]} is ${SLOT_STATUSES[Number(a[2])] ?? a[2]}`, hint: 'only a drawn slot that missed its commit deadline is replaced' }),
+  TooManySlots: () => ({ what: 'this job has drawn the most verifier slots it may (32)' }),
+  NotRevealed: (a) => ({ what: `slot ${a[1]} has not revealed` }),
+  ProbeAlreadyDisputed: (a) => ({ what: `slot ${a[1]}'s probes were disputed already (one dispute per verifier)` }),
+  BadProbeIndex: (a) => ({ what: `probe ${a[0]} of ${a[1]}` }),
+  BadCheckpointProof: (a) => ({ what: `the proof does not show the checkpoint before segment ${a[1]}`, hint: 'segment 0: the six manifest fields; else the Merkle proof of checkpointLeaf(job, solver, preState) at segment - 1' }),
+  UnknownProbeDispute: (a) => ({ what: `game ${a[0]} is not an open probe dispute of this market` }),
+  ProbeDisputesOpen: (a) => ({ what: `${a[1]} probe dispute(s) of job ${a[0]} are open`, hint: 'play them to the end and settleProbeDispute first' }),
+  NotDelegated: () => ({ what: "JobMarketVerifiers runs only as the market's code", hint: 'call the JobMarket address' }),
   NothingToWithdraw: () => ({ what: 'nothing is credited to this address' }),
   BadProof: () => ({ what: 'the judge rejected the proof data' }),
   NothingPending: (a) => ({ what: `no pending case for game ${a[0]}` }),
