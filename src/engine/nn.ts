@@ -198,6 +198,30 @@ function causalMask(T: number): Tensor {
   return m;
 }
 
+const ZERO = new Float32Array([0]);
+
+/**
+ * The fused form of reshape(slice(x, 0, i, i + 1), shape) for the `n` equal parts of a fresh x
+ * that nothing else consumes: part i is a view of x's data (no copy). Autograd through the
+ * composition adds one zero-padded gradient per part into x's, ((pad + pad) + pad) in processing
+ * order, which is g_i + 0 in part i's block and +0 elsewhere (x + +0 is x except -0 -> +0), so
+ * here each part writes g_i + 0 into its block of one zeroed buffer that the parts share.
+ */
+function partsOf(x: Tensor, n: number): (i: number, shape: readonly number[]) => Tensor {
+  const len = x.size / n;
+  const shared = new Set<Tensor>();
+  return (i, shape) => makeFused('part', x.data.subarray(i * len, (i + 1) * len), shape, [x], (g, [prev]) => {
+    if (prev && !shared.has(prev)) throw new ShapeError('partsOf: the split tensor has another consumer');
+    let G = prev;
+    if (!G) {
+      G = new Tensor(newData(x.size, true), x.shape);
+      shared.add(G);
+    }
+    getBackend().binary('add', g.data, { mid: len, inner: 1 }, ZERO, { mid: 1, inner: 1 }, G.data.subarray(i * len, (i + 1) * len));
+    return [G];
+  });
+}
+
 export interface AttentionParams {
   wqkv: Tensor; // [D, 3D]
   bqkv: Tensor; // [3D]
@@ -211,7 +235,8 @@ export function causalSelfAttention(x: Tensor, p: AttentionParams, heads: number
   if (D % heads) throw new ShapeError(`model width ${D} not divisible by ${heads} heads`);
   const dh = D / heads;
   const qkv = permute(reshape(linear(x, p.wqkv, p.bqkv), [B, T, 3, heads, dh]), [2, 0, 3, 1, 4]);
-  const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [B, heads, T, dh]);
+  const split = fusionAllowed() ? partsOf(qkv, 3) : null;
+  const part = (i: number) => (split ? split(i, [B, heads, T, dh]) : reshape(slice(qkv, 0, i, i + 1), [B, heads, T, dh]));
   const q = part(0), k = part(1), v = part(2);
   const scale = Math.fround(1 / Math.sqrt(dh));
   let mask = causalMask(T);

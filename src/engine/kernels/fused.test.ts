@@ -1,15 +1,20 @@
 // The fused composite programs (backend.ts, reference.ts) must equal the composition of primitives
 // they stand for, forward and backward, bit for bit: the backward as autograd accumulates it,
 // including a gradient the input already holds from another consumer.
-import { test } from 'node:test';
-import { gelu, layerNorm, softmax } from '../nn.ts';
+import { test, after } from 'node:test';
+import { causalSelfAttention, gelu, layerNorm, linear, softmax } from '../nn.ts';
 import { add, mul, sum } from '../ops.ts';
-import { Tensor } from '../tensor.ts';
+import { parameter, Tensor, withArena, withFiniteChecks } from '../tensor.ts';
 import { rngStream, subStream } from '../rng.ts';
 import {
   geluBackwardReference, geluReference, layerNormBackwardReference, layerNormReference, softmaxBackwardReference, softmaxReference,
 } from './reference.ts';
 import type { SoftmaxOptions } from './backend.ts';
+import { getBackend, setBackend } from './current.ts';
+import { createWasmBackend } from './wasm/index.ts';
+
+const wasm = await createWasmBackend({ threads: 2, tuning: { parallelMinFlops: 0, parallelMinWork: 0 } });
+after(() => wasm.close());
 import { assertSameBits, values, valuesWithSpecials } from './wasm/check.ts';
 
 const root = rngStream(11, 'fused-test');
@@ -104,6 +109,44 @@ test('layer norm: fused forward and backward (x, gamma, beta) equal the composit
       assertSameBits(xt.grad!.data, gx, `layerNorm ${shape} backward x prior=${prior}`, false);
       assertSameBits(gt.grad!.data, gg, `layerNorm ${shape} backward gamma`, false);
       assertSameBits(bt.grad!.data, gb, `layerNorm ${shape} backward beta`, false);
+    }
+  }
+});
+
+test('a transformer block (layer norm, attention with its q/k/v split, GELU MLP): fused and unfused give the same bits, forward and every gradient', () => {
+  const [B, T, D, H] = [2, 8, 16, 4];
+  const s = subStream(root, 'block');
+  let k = 0;
+  const p = (name: string, shape: number[], scale: number, shift = 0) => {
+    const t = parameter(name, values(s, (k++) << 16, shape.reduce((a, b) => a * b, 1)).map((v) => v * scale + shift), shape);
+    t.relocate(getBackend().alloc(t.size)); // in the WASM backend's memory: its kernels run in place
+    return t;
+  };
+  // Inside an arena (as in training) every intermediate lives in the backend's memory too.
+  const run = () => withArena(() => {
+    const ps = {
+      x: p('x', [B, T, D], 1), g1: p('g1', [D], 0.1, 1), b1: p('b1', [D], 0.1), g2: p('g2', [D], 0.1, 1), b2: p('b2', [D], 0.1),
+      wqkv: p('wqkv', [D, 3 * D], 0.3), bqkv: p('bqkv', [3 * D], 0.1), wo: p('wo', [D, D], 0.3), bo: p('bo', [D], 0.1),
+      w1: p('w1', [D, 4 * D], 0.3), c1: p('c1', [4 * D], 0.1), w2: p('w2', [4 * D, D], 0.3), c2: p('c2', [D], 0.1),
+    };
+    k = 0;
+    let h = add(ps.x, causalSelfAttention(layerNorm(ps.x, ps.g1, ps.b1), { wqkv: ps.wqkv, bqkv: ps.bqkv, wo: ps.wo, bo: ps.bo }, H));
+    h = add(h, linear(gelu(linear(layerNorm(h, ps.g2, ps.b2), ps.w1, ps.c1)), ps.w2, ps.c2));
+    const G = new Tensor(values(s, 1 << 30, h.size), h.shape);
+    sum(mul(h, G)).backward();
+    const grads = Object.fromEntries(Object.entries(ps).map(([n, t]) => [n, t.grad!.data.slice()]));
+    return { y: h.data.slice(), grads };
+  });
+  const reference = getBackend();
+  for (const be of [reference, wasm]) {
+    setBackend(be);
+    try {
+      const fused = run();
+      const plain = withFiniteChecks(run); // finite checks run the composition itself
+      assertSameBits(plain.y, fused.y, `${be.name} block output`, false);
+      for (const name of Object.keys(fused.grads)) assertSameBits(plain.grads[name], fused.grads[name], `${be.name} gradient of ${name}`, false);
+    } finally {
+      setBackend(reference);
     }
   }
 });

@@ -52,9 +52,9 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
     throw new InputError(`threads must be an integer from 1 to ${MAX_THREADS}, got ${threads}`);
   const heap = createHeap({ maxMemoryMiB: opts.maxMemoryMiB, poison: opts.poison });
   const modules = { matmul: compileKernel(), vec: compileVec() };
-  const gemm = instantiateKernel(modules.matmul, heap.memory);
+  const kernel = instantiateKernel(modules.matmul, heap.memory);
   const pool: ThreadPool | undefined = threads > 1 ? createThreadPool(modules, heap.memory, threads - 1, { spin: opts.spin }) : undefined;
-  const runner = createMatmulRunner({ heap, gemm, threads, dispatch: pool?.dispatch, tuning: opts.tuning });
+  const runner = createMatmulRunner({ heap, kernel, threads, dispatch: pool?.dispatch, tuning: opts.tuning });
   const vec = createVecKernels({ heap, module: modules.vec, threads, dispatch: pool?.dispatch, tuning: opts.tuning });
   return {
     name: `wasm-simd128-t${threads}`,

@@ -16,8 +16,15 @@ import { decodeBase64, WebAssemblyApi, type WasmMemory, type WasmModule } from '
 
 export type GemmFn = (
   a: number, b: number, c: number, M: number, K: number, N: number, flags: number,
-  i0: number, i1: number, j0: number, j1: number, group: number, scratch: number,
+  i0: number, i1: number, j0: number, j1: number, group: number, scratch: number, packedA: number,
 ) => void;
+type PackAFn = (a: number, M: number, K: number, transA: number, i0: number, i1: number, dst: number) => void;
+
+/** The matmul kernel's entry points on one instance. */
+export interface MatmulKernel {
+  gemm: GemmFn;
+  packA: PackAFn;
+}
 
 // Control block words (Int32 indices).
 export const CTL = {
@@ -35,7 +42,8 @@ export const MSG_BYTES = 1024;
 export const MAX_THREADS = 64;
 export { CTL_BYTES };
 
-const JOB_FIELDS = ['batch', 'M', 'K', 'N', 'flags', 'a', 'b', 'c', 'aStride', 'bStride', 'group', 'threads', 'byRows', 'scratch', 'scratchBytes'] as const;
+// threads: the job's chunk count; phase1 > 0: its first phase1 chunks pack A into `packed` (see runShare).
+const JOB_FIELDS = ['batch', 'M', 'K', 'N', 'flags', 'a', 'b', 'c', 'aStride', 'bStride', 'group', 'threads', 'byRows', 'scratch', 'scratchBytes', 'phase1', 'packed'] as const;
 /** One matmul call as the threads see it. Pointers and strides are in bytes. */
 export type Job = Record<(typeof JOB_FIELDS)[number], number>;
 
@@ -63,18 +71,41 @@ export function compileKernel(): WasmModule {
   return new WebAssemblyApi.Module(kernelBytes());
 }
 
-export function instantiateKernel(module: WasmModule, memory: WasmMemory): GemmFn {
+export function instantiateKernel(module: WasmModule, memory: WasmMemory): MatmulKernel {
   const inst = new WebAssemblyApi.Instance(module, { env: { memory } });
-  return inst.exports.gemm as GemmFn;
+  return { gemm: inst.exports.gemm as GemmFn, packA: inst.exports.pack_a as PackAFn };
+}
+
+const pause: (n?: number) => void = (Atomics as unknown as { pause?: (n?: number) => void }).pause ?? (() => {});
+
+/** Waits until `n` chunks of the current job are done (the end of a job's first phase). */
+export function waitCompleted(ctl: Int32Array, n: number): void {
+  for (let s = 0; s < 200000 && Atomics.load(ctl, CTL.COMPLETED) < n; s++) pause();
+  for (let d = Atomics.load(ctl, CTL.COMPLETED); d < n; d = Atomics.load(ctl, CTL.COMPLETED)) Atomics.wait(ctl, CTL.COMPLETED, d, 1);
 }
 
 /**
- * Chunk t of a job cut into job.threads chunks (a thread's share). Work is cut into units of output columns (8-wide panels) or, when
- * the columns are too few to share, of output rows (4-row blocks); units of all batches are laid
- * end to end and thread t of T takes the t-th contiguous slice. Only outputs are split, never k.
+ * Chunk t of a job cut into job.threads chunks. Work is cut into units of output columns (8-wide
+ * panels) or, when the columns are too few to share, of output rows (4-row blocks); units of all
+ * batches are laid end to end and chunk t takes the t-th contiguous slice. Only outputs are split,
+ * never k. With job.phase1 > 0 (one matrix, split by columns) the first phase1 chunks pack A's
+ * row blocks into job.packed once, and the others wait for them (`waitPacked`) and all read it.
  */
-export function runShare(gemm: GemmFn, job: Job, t: number): void {
-  const { batch, M, K, N, flags, group, threads: T } = job;
+export function runShare(kern: MatmulKernel, job: Job, t: number, waitPacked?: () => void): void {
+  const { batch, M, K, N, flags, group } = job;
+  let T = job.threads, packed = 0;
+  if (job.phase1 > 0) {
+    const blocks = Math.ceil(M / 4);
+    if (t < job.phase1) {
+      const b0 = Math.floor((t * blocks) / job.phase1), b1 = Math.floor(((t + 1) * blocks) / job.phase1);
+      if (b1 > b0) kern.packA(job.a, M, K, flags & 1, 4 * b0, Math.min(4 * b1, M), job.packed + b0 * 16 * K);
+      return;
+    }
+    waitPacked!();
+    t -= job.phase1;
+    T -= job.phase1;
+    packed = job.packed;
+  }
   const step = job.byRows ? 4 : 8;
   const perBatch = Math.ceil((job.byRows ? M : N) / step);
   const total = batch * perBatch;
@@ -85,8 +116,8 @@ export function runShare(gemm: GemmFn, job: Job, t: number): void {
     const lo = u - bi * perBatch;
     const hi = Math.min(perBatch, lo + (u1 - u));
     const a = job.a + bi * job.aStride, b = job.b + bi * job.bStride, c = job.c + bi * M * N * 4;
-    if (job.byRows) gemm(a, b, c, M, K, N, flags, lo * 4, Math.min(hi * 4, M), 0, N, group, scratch);
-    else gemm(a, b, c, M, K, N, flags, 0, M, lo * 8, Math.min(hi * 8, N), group, scratch);
+    if (job.byRows) kern.gemm(a, b, c, M, K, N, flags, lo * 4, Math.min(hi * 4, M), 0, N, group, scratch, 0);
+    else kern.gemm(a, b, c, M, K, N, flags, 0, M, lo * 8, Math.min(hi * 8, N), group, scratch, packed);
     u += hi - lo;
   }
 }
@@ -109,6 +140,9 @@ export interface KernelTuning {
 }
 
 export const DEFAULT_TUNING: KernelTuning = { groupBytes: 128 * 1024, parallelMinFlops: 2e6 };
+
+/** Chunks per thread of a parallel call (more: a late thread's share is taken by the others). */
+const CHUNKS_PER_THREAD = 4;
 
 const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 
@@ -162,12 +196,12 @@ export interface MatmulRunner {
  */
 export function createMatmulRunner(opts: {
   heap: Heap;
-  gemm: GemmFn;
+  kernel: MatmulKernel;
   threads?: number;
   dispatch?: Dispatch;
   tuning?: Partial<KernelTuning>;
 }): MatmulRunner {
-  const { heap, gemm, dispatch } = opts;
+  const { heap, kernel, dispatch } = opts;
   const threads = dispatch ? Math.max(1, opts.threads ?? 1) : 1;
   if (threads > MAX_THREADS) throw new ShapeError(`at most ${MAX_THREADS} threads, got ${threads}`);
   const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
@@ -191,9 +225,13 @@ export function createMatmulRunner(opts: {
     // Columns split without repacking A per thread's rows; rows only when columns are too few.
     const byRows = batch * panels < 4 * threads && blocks > panels ? 1 : 0;
     const units = batch * (byRows ? blocks : panels);
-    const T = flops < tuning.parallelMinFlops ? 1 : Math.min(threads, units);
+    const T = flops < tuning.parallelMinFlops || !dispatch ? 1 : Math.min(threads, units);
     const group = K === 0 ? panels : Math.max(1, Math.min(panels, Math.floor(tuning.groupBytes / (32 * K))));
     const scratchBytes = align64(16 * K * blocks) + 128 + align64(32 * K * group) + 64;
+    // One matrix split by columns: pack A once, shared (phase 1), then column chunks. Batches:
+    // chunks across them. By rows: one chunk per thread (each packs all of B).
+    const phase1 = T > 1 && batch === 1 && !byRows && K > 0 ? Math.min(blocks, T) : 0;
+    const chunks2 = T === 1 ? 1 : byRows && batch === 1 ? T : Math.min(units, CHUNKS_PER_THREAD * T);
 
     const mark = heap.mark();
     try {
@@ -202,17 +240,19 @@ export function createMatmulRunner(opts: {
       // C in place unless it shares memory with an operand (another thread may still be reading it).
       const cIn = heap.owns(c) && !(heap.owns(a) && overlaps(c, a)) && !(heap.owns(b) && overlaps(c, b));
       const cAt = cIn ? c.byteOffset : heap.tempBytes(4 * batch * M * N);
-      const sAt = heap.tempBytes(T * scratchBytes);
+      const sAt = heap.tempBytes(chunks2 * scratchBytes);
+      const packed = phase1 ? heap.tempBytes(16 * K * blocks) : 0;
       const job: Job = {
         batch, M, K, N, flags: (p.transA ? 1 : 0) | (p.transB ? 2 : 0),
         a: A.at, b: B.at, c: cAt, aStride: A.stride, bStride: B.stride,
-        group, threads: T, byRows, scratch: sAt, scratchBytes,
+        group, threads: phase1 + chunks2, byRows, scratch: sAt, scratchBytes, phase1, packed,
       };
-      if (T === 1 || !dispatch) runShare(gemm, job, 0);
+      if (T === 1) runShare(kernel, job, 0);
       else {
         ctl[CTL.KIND] = 0;
         writeJob(ctl, job);
-        dispatch(T, T, (c) => runShare(gemm, job, c));
+        const wait = (): void => waitCompleted(ctl, phase1);
+        dispatch!(T, phase1 + chunks2, (c) => runShare(kernel, job, c, wait));
       }
       if (!cIn) c.set(heap.f32().subarray(cAt / 4, cAt / 4 + batch * M * N));
     } finally {

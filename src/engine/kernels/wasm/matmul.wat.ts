@@ -103,7 +103,7 @@ export function matmulWat(): string {
 
   ;; Pack rows [i0, i1) of op(A) (M x K) into blocks of 4 rows at $dst (16 bytes per k per block).
   ;; op(A)(i,k) is A[i*K + k], or A[k*M + i] with transA.
-  (func $pack_a (param $a i32) (param $M i32) (param $K i32) (param $transA i32) (param $i0 i32) (param $i1 i32) (param $dst i32)
+  (func $pack_a (export "pack_a") (param $a i32) (param $M i32) (param $K i32) (param $transA i32) (param $i0 i32) (param $i1 i32) (param $dst i32)
     (local $i i32) (local $k i32) (local $mr i32) (local $rs i32) (local $ks i32) (local $step i32)
     (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
@@ -268,7 +268,7 @@ export function matmulWat(): string {
   ;; $scratch (64-byte aligned, private to the calling thread) holds, in order: packed A for the
   ;; rows (16*K bytes per 4 rows), a 128-byte edge tile, packed B for one group of panels.
   (func (export "gemm") (param $a i32) (param $b i32) (param $c i32) (param $M i32) (param $K i32) (param $N i32)
-      (param $flags i32) (param $i0 i32) (param $i1 i32) (param $j0 i32) (param $j1 i32) (param $group i32) (param $scratch i32)
+      (param $flags i32) (param $i0 i32) (param $i1 i32) (param $j0 i32) (param $j1 i32) (param $group i32) (param $scratch i32) (param $pa i32)
     (local $edge i32) (local $bpk i32) (local $apBlock i32) (local $bpPanel i32) (local $ldc i32) (local $blockBytes i32) (local $panelBytes i32)
     (local $jg i32) (local $jgEnd i32) (local $i i32) (local $j i32) (local $mr i32) (local $nr i32) (local $cp i32) (local $r i32)
     (local.set $ldc (i32.shl (local.get $N) (i32.const 2)))
@@ -277,7 +277,12 @@ export function matmulWat(): string {
     (local.set $edge (i32.add (local.get $scratch)
       (i32.and (i32.add (i32.mul (i32.shr_u (i32.add (i32.sub (local.get $i1) (local.get $i0)) (i32.const 3)) (i32.const 2)) (local.get $blockBytes)) (i32.const 63)) (i32.const -64))))
     (local.set $bpk (i32.add (local.get $edge) (i32.const 128)))
-    (call $pack_a (local.get $a) (local.get $M) (local.get $K) (i32.and (local.get $flags) (i32.const 1)) (local.get $i0) (local.get $i1) (local.get $scratch))
+    ;; $pa: A already packed there (all of its rows, by pack_a); else pack rows [i0, i1) into scratch
+    (if (local.get $pa)
+      (then (local.set $pa (i32.add (local.get $pa) (i32.mul (i32.shr_u (local.get $i0) (i32.const 2)) (local.get $blockBytes)))))
+      (else
+        (call $pack_a (local.get $a) (local.get $M) (local.get $K) (i32.and (local.get $flags) (i32.const 1)) (local.get $i0) (local.get $i1) (local.get $scratch))
+        (local.set $pa (local.get $scratch))))
     (local.set $jg (local.get $j0))
     (block $groupsDone (loop $groups
       (br_if $groupsDone (i32.ge_s (local.get $jg) (local.get $j1)))
@@ -285,7 +290,7 @@ export function matmulWat(): string {
       (if (i32.gt_s (local.get $jgEnd) (local.get $j1)) (then (local.set $jgEnd (local.get $j1))))
       (call $pack_b (local.get $b) (local.get $K) (local.get $N) (i32.and (local.get $flags) (i32.const 2)) (local.get $jg) (local.get $jgEnd) (local.get $bpk))
       (local.set $i (local.get $i0))
-      (local.set $apBlock (local.get $scratch))
+      (local.set $apBlock (local.get $pa))
       (block $rowsDone (loop $rows
         (br_if $rowsDone (i32.ge_s (local.get $i) (local.get $i1)))
         (local.set $mr (i32.sub (local.get $i1) (local.get $i)))

@@ -48,7 +48,7 @@ function share(units: number, align: number, t: number, T: number): [number, num
 }
 
 // The job in the control block: words VJOB.. and float64 arguments at byte VARGS.
-const VJOB = 24; // fn, nargs, units, align, threads
+const VJOB = 26; // fn, nargs, units, align, chunks (after the matmul job's words 8..24)
 export const VARGS_BYTE = 128;
 const MAX_ARGS = 14;
 

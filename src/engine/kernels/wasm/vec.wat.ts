@@ -190,13 +190,29 @@ function logV(F: Fn, x: string, out: string): string {
         ${set(out, sel(`(v128.not ${f('gt', x, ZERO)})`, sel(f('eq', x, ZERO), k4(-Infinity), CANON_NAN), get(res)))}`;
 }
 
-/** tanhf(x) (math.ts) into local `out`. */
+/**
+ * tanhf(x) (math.ts) into local `out`. Every branch is computed and selected per lane, except that
+ * when all four lanes take the polynomial branch (|x| < 0.625) only it runs: the selects would pick
+ * it in every lane anyway.
+ */
 function tanhV(F: Fn, x: string, out: string): string {
   const v = (n: string): string => F.v(`th${n}`);
   const [a, a2, ki, sc, Fh, Fl, d, de, q, c, w, we, y, u, pp, poly] =
     ['a', 'a2', 'ki', 'sc', 'Fh', 'Fl', 'd', 'de', 'q', 'c', 'w', 'we', 'y', 'u', 'pp', 'poly'].map(v);
+  const polyCode = `
+        ${set(u, mul(x, x))}
+        ${set(pp, add(mul(k4(C.T5), get(u)), k4(C.T4)))}
+        ${set(pp, add(mul(get(pp), get(u)), k4(C.T3)))}
+        ${set(pp, add(mul(get(pp), get(u)), k4(C.T2)))}
+        ${set(pp, add(mul(get(pp), get(u)), k4(C.T1)))}
+        ${set(pp, add(mul(get(pp), get(u)), k4(C.T0)))}
+        ${set(poly, add(x, mul(mul(x, get(u)), get(pp))))}`;
   return `
         ${set(a, `(f32x4.abs ${x})`)}
+        (if (i32x4.all_true ${f('lt', get(a), k4(C.TANH_POLY_MAX))})
+          (then${polyCode}
+            ${set(out, sel(f('lt', get(a), k4(C.TANH_TINY)), x, get(poly)))})
+          (else
         ${set(a2, add(get(a), get(a)))}${expCore(F, get(a2), 'tx')}
         ${set(ki, `(i32x4.trunc_sat_f32x4_s ${get('txk')})`)}
         ${set(sc, pow2(get(ki)))}
@@ -210,17 +226,10 @@ function tanhV(F: Fn, x: string, out: string): string {
         ${set(we, sub(sub(k4(1), get(w)), get(q)))}
         ${set(y, add(get(w), add(get(we), mul(get(q), get(c)))))}
         ${set(y, sel(f('lt', get(a), k4(C.TANH_ONE)), get(y), k4(1)))}
-        ${set(y, sel(f('lt', x, ZERO), sub(ZERO, get(y)), get(y)))}
-        ${set(u, mul(x, x))}
-        ${set(pp, add(mul(k4(C.T5), get(u)), k4(C.T4)))}
-        ${set(pp, add(mul(get(pp), get(u)), k4(C.T3)))}
-        ${set(pp, add(mul(get(pp), get(u)), k4(C.T2)))}
-        ${set(pp, add(mul(get(pp), get(u)), k4(C.T1)))}
-        ${set(pp, add(mul(get(pp), get(u)), k4(C.T0)))}
-        ${set(poly, add(x, mul(mul(x, get(u)), get(pp))))}
+        ${set(y, sel(f('lt', x, ZERO), sub(ZERO, get(y)), get(y)))}${polyCode}
         ${set(y, sel(f('lt', get(a), k4(C.TANH_POLY_MAX)), get(poly), get(y)))}
         ${set(y, sel(f('lt', get(a), k4(C.TANH_TINY)), x, get(y)))}
-        ${set(out, sel(f('ne', x, x), CANON_NAN, get(y)))}`;
+        ${set(out, sel(f('ne', x, x), CANON_NAN, get(y)))}))`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // the job in the control block (a matmul or an elementwise kernel) until none are left. See pool.ts
 // for the protocol.
 import { workerData } from 'node:worker_threads';
-import { CTL, MSG_BYTES, genIndex, instantiateKernel, readJob, runShare } from './kernel.ts';
+import { CTL, MSG_BYTES, genIndex, instantiateKernel, readJob, runShare, waitCompleted } from './kernel.ts';
 import { takeChunks, type PoolModules } from './pool.ts';
 import { instantiateVec, runVecShare, VARGS_BYTE } from './vec.ts';
 import type { WasmMemory } from './wasm-api.ts';
@@ -15,7 +15,7 @@ interface WorkerInit {
 }
 
 const { modules, memory, index, spin } = workerData as WorkerInit;
-const gemm = instantiateKernel(modules.matmul, memory);
+const matmul = instantiateKernel(modules.matmul, memory);
 const vec = instantiateVec(modules.vec, memory);
 const ctl = new Int32Array(memory.buffer, 0, CTL.GEN + 16 * 64);
 const args = new Float64Array(memory.buffer, VARGS_BYTE, 14);
@@ -42,7 +42,10 @@ for (;;) {
   if (Atomics.load(ctl, CTL.QUIT)) break;
   // The descriptor is read per chunk, after the chunk is ours (pool.ts).
   takeChunks(ctl, (c) => {
-    if (ctl[CTL.KIND] === 0) runShare(gemm, readJob(ctl), c);
+    if (ctl[CTL.KIND] === 0) {
+      const job = readJob(ctl);
+      runShare(matmul, job, c, () => waitCompleted(ctl, job.phase1));
+    }
     else runVecShare(vec, ctl, args, c);
   }, reportError);
 }
