@@ -205,30 +205,36 @@ describe('draw', () => {
 });
 
 describe('probe positions', () => {
-  test('on chain = probePositions in TypeScript: distinct segments, a step strictly inside each, never a checkpoint', async () => {
-    // (steps, interval, samples): even segments, a short last segment of 1 step (never probed) or 2, samples past the segments.
-    const cases = [[32, 4, 2], [33, 4, 3], [34, 4, 16], [9, 2, 16], [2, 2, 1], [5, 7, 3], [30, 10, 3]] as const;
+  test('on chain = probePositions in TypeScript: distinct uniform segments, the state before each segment\'s last step', async () => {
+    // (steps, interval, samples): even segments, a short last segment (2 steps), samples past the segments, one segment.
+    const cases = [[32, 4, 2], [34, 4, 3], [34, 4, 16], [10, 2, 16], [2, 2, 1], [5, 7, 3], [30, 10, 3]] as const;
     for (const [steps, interval, samples] of cases) {
-      const jobId = await submitted({ steps, checkpointInterval: interval, samples, verifiers: 2 }, honestStates(manifest, m.checkpointCount(steps, interval)));
+      const n = m.checkpointCount(steps, interval);
+      const jobId = await submitted({ steps, checkpointInterval: interval, samples, verifiers: 2 }, honestStates(manifest, n));
       await ch.mine(1);
       const { verifiers } = await m.drawVerifiers(c(STRANGER), jobId);
       const seed = (await m.verificationOf(c(0), jobId)).seed;
-      const n = m.checkpointCount(steps, interval);
-      const last = steps - (n - 1) * interval;
-      const eligible = last >= 2 ? n : n - 1;
       for (const v of [...verifiers, addr(STRANGER)]) {
         const onChain = await m.probesOf(c(0), jobId, v);
         assert.deepEqual(onChain, m.probePositions({ seed, verifier: v, samples, steps, checkpointInterval: interval }), `${steps}/${interval}/${samples}`);
-        assert.equal(onChain.length, Math.min(samples, eligible));
+        assert.equal(onChain.length, Math.min(samples, n));
         assert.equal(new Set(onChain.map((p) => p.segment)).size, onChain.length, 'distinct segments');
-        for (const p of onChain) {
-          const start = p.segment * interval, end = Math.min(start + interval, steps);
-          assert.ok(p.step > start && p.step < end, `probe ${p.step} inside (${start}, ${end})`);
-        }
-        if (samples >= eligible) assert.deepEqual(onChain.map((p) => p.segment).sort((a, b) => a - b), [...Array(eligible).keys()]);
+        for (const p of onChain) assert.equal(p.step, Math.min((p.segment + 1) * interval, steps) - 1);
+        if (samples >= n) assert.deepEqual(onChain.map((p) => p.segment).sort((a, b) => a - b), [...Array(n).keys()]);
       }
     }
-    await assert.rejects(async () => m.probePositions({ seed: h('s'), verifier: addr(V1), samples: 1, steps: 8, checkpointInterval: 1 }), /interval >= 2/);
+    for (const [steps, interval] of [[8, 1], [9, 2], [1, 2]]) {
+      assert.throws(() => m.probePositions({ seed: h('s'), verifier: addr(V1), samples: 1, steps, checkpointInterval: interval }), /no last segment of one step/);
+    }
+  });
+
+  test('the segments drawn are uniform: 4000 draws of 2 among 8 segments', () => {
+    const counts = new Array(N).fill(0);
+    for (let i = 0; i < 2000; i++) {
+      for (const p of m.probePositions({ seed: h(`seed ${i}`), verifier: addr(V1), samples: 2, steps: N * K, checkpointInterval: K })) counts[p.segment]++;
+    }
+    // Each segment is expected 500 times (sd ~21): within 5 sd.
+    for (const x of counts) assert.ok(Math.abs(x - 500) < 105, `segment counts ${counts}`);
   });
 
   test('before the draw a verifier has no probes', async () => {

@@ -94,7 +94,7 @@ const play = (jobId: bigint, gameId: bigint, states: readonly Hex[], honest: rea
 describe('postJob and cancelJob', () => {
   test('post escrows the price and records the job; inputs = the manifest hash', async () => {
     const before = await tok.tokenBalance(c(SUBMITTER));
-    const { jobId, tx } = await m.postJob(c(SUBMITTER), params({ verifiers: 2, samples: 3, steps: N * K - 1 }));
+    const { jobId, tx } = await m.postJob(c(SUBMITTER), params({ verifiers: 2, samples: 3, steps: N * K - 2 }));
     assert.equal(jobId, 1n);
     assert.equal(await tok.tokenBalance(c(SUBMITTER)), before - 100n * VTT);
     assert.equal(await tok.tokenBalance(c(0), ch.deployment.contracts.market), 100n * VTT);
@@ -107,10 +107,10 @@ describe('postJob and cancelJob', () => {
     const posting = await m.jobPosting(c(0), jobId);
     assert.deepEqual(
       [posting.specHash, posting.datasetRoot, posting.datasetHash, posting.manifestHash, posting.steps, posting.checkpointInterval, posting.checkpoints, posting.samples],
-      [manifest.specHash, manifest.datasetRoot, manifest.datasetRoot, genesis, N * K - 1, K, N, 3],
+      [manifest.specHash, manifest.datasetRoot, manifest.datasetRoot, genesis, N * K - 2, K, N, 3],
     );
     const v = await m.verificationOf(c(0), jobId);
-    assert.deepEqual([v.steps, v.checkpointInterval, v.seed, v.slots], [N * K - 1, K, ZERO, []]);
+    assert.deepEqual([v.steps, v.checkpointInterval, v.seed, v.slots], [N * K - 2, K, ZERO, []]);
     assert.equal(await m.stateEndsAt(c(0), jobId), j.since + ch.deployment.params.priorityWindow);
     assert.deepEqual(
       tx.events.map((e) => e.eventName),
@@ -154,6 +154,7 @@ describe('postJob and cancelJob', () => {
     // Probes sit strictly between checkpoints: a verified job needs an interval and steps of 2 or more.
     await expectRevert(ch, post({ checkpointInterval: 1, verifiers: 1, samples: 1 }), 'BadSteps');
     await expectRevert(ch, post({ steps: 1, verifiers: 1, samples: 1, challengeWindow: minVerified }), 'BadSteps');
+    await expectRevert(ch, post({ steps: 9, checkpointInterval: 4, verifiers: 1, samples: 1, challengeWindow: minVerified }), 'BadSteps'); // last segment: 1 step
     await expectRevert(ch, post({ verifiers: 9, samples: 1 }), 'TooManyVerifiers');
     await expectRevert(ch, post({ verifiers: 0, samples: 1 }), 'BadSampling');
     await expectRevert(ch, post({ verifiers: 1, samples: 0 }), 'BadSampling');

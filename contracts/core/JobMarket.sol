@@ -28,14 +28,18 @@ contract JobMarket is JobMarketBase {
     // ---- submitter --------------------------------------------------------------------------
 
     /// Post a job and escrow its price (needs an approval of this contract for `price`).
-    /// Verifier jobs need a checkpoint interval of at least 2 (probes sit between checkpoints) and a
-    /// challenge window of at least verifyTime() + minChallengeWindow (the draw must fit in the rest).
+    /// Verifier jobs need every segment to have a step inside it (interval >= 2, steps >= 2, no last
+    /// segment of one step: a probe is a state between checkpoints) and a challenge window of at
+    /// least verifyTime() + minChallengeWindow (the draw must fit in the rest).
     function postJob(PostParams calldata p) external nonReentrant returns (uint256 jobId) {
         Manifest calldata mf = p.manifest;
         if (p.price == 0) revert ZeroAmount();
         if (mf.specHash == 0 || mf.datasetRoot == 0) revert ZeroHash();
         if (p.duration == 0) revert BadDuration();
-        if (p.steps == 0 || p.checkpointInterval == 0 || (p.verifiers != 0 && (p.steps < 2 || p.checkpointInterval < 2))) {
+        if (
+            p.steps == 0 || p.checkpointInterval == 0
+                || (p.verifiers != 0 && (p.steps < 2 || p.checkpointInterval < 2 || p.steps % p.checkpointInterval == 1))
+        ) {
             revert BadSteps(p.steps, p.checkpointInterval);
         }
         if (p.verifiers > maxVerifiers) revert TooManyVerifiers(maxVerifiers);

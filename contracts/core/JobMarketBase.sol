@@ -358,36 +358,29 @@ function _job(uint256 jobId) internal view returns (Job storage j) {
         if (verifierLock > penalty) staking.unlock(verifier, verifierLock - penalty);
     }
 
-    /// Probes per verifier: `samples`, at most the segments that have a step strictly inside.
-    function _probeCount(Job storage j, Verification storage v) internal view returns (uint256) {
-        uint256 eligible = _eligibleSegments(j, v);
-        return j.samples < eligible ? j.samples : eligible;
-    }
-
-    function _eligibleSegments(Job storage j, Verification storage v) internal view returns (uint256) {
-        uint256 n = j.checkpoints;
-        uint256 last = v.steps - (n - 1) * v.checkpointInterval;
-        return last >= 2 ? n : n - 1;
+    /// Probes per verifier: `samples`, at most one per segment.
+    function _probeCount(Job storage j) internal view returns (uint256) {
+        return j.samples < j.checkpoints ? j.samples : j.checkpoints;
     }
 
     /// Probe positions (src/chain/market.ts probePositions mirrors this): probe i draws r =
-    /// keccak256(abi.encode(seed, verifier, i)); its segment is the (r mod (eligible - i))-th segment not
-    /// drawn before (distinct, uniform); its step is 1 + (r >> 128) mod (segment length - 1) steps into it.
+    /// keccak256(abi.encode(seed, verifier, i)); its segment is the (r mod (checkpoints - i))-th
+    /// segment not drawn before (distinct, uniform); the probed state is the one before the segment's
+    /// last step. Never published, it takes a replay of all but one step of the segment, so a verifier
+    /// cannot earn its fee by replaying a short prefix and agreeing about the rest.
     function _probes(Job storage j, Verification storage v, address verifier)
         internal
         view
         returns (uint32[] memory segments, uint64[] memory steps)
     {
-        uint256 count = _probeCount(j, v);
-        uint256 eligible = _eligibleSegments(j, v);
+        uint256 count = _probeCount(j);
         (uint256 n, uint256 k, uint256 total) = (j.checkpoints, v.checkpointInterval, v.steps);
         segments = new uint32[](count);
         steps = new uint64[](count);
         uint256[] memory sorted = new uint256[](count);
         bytes32 seed = v.seed;
         for (uint256 i; i < count; i++) {
-            uint256 r = uint256(keccak256(abi.encode(seed, verifier, i)));
-            uint256 x = r % (eligible - i);
+            uint256 x = uint256(keccak256(abi.encode(seed, verifier, i))) % (n - i);
             uint256 at = i;
             for (uint256 q; q < i; q++) {
                 if (x >= sorted[q]) x++;
@@ -397,9 +390,9 @@ function _job(uint256 jobId) internal view returns (Job storage j) {
                 at--;
             }
             sorted[at] = x;
-            uint256 len = x == n - 1 ? total - (n - 1) * k : k;
+            uint256 end = x == n - 1 ? total : (x + 1) * k;
             segments[i] = uint32(x);
-            steps[i] = uint64(x * k + 1 + (r >> 128) % (len - 1));
+            steps[i] = uint64(end - 1);
         }
     }
 

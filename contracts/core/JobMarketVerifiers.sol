@@ -100,7 +100,7 @@ contract JobMarketVerifiers is JobMarketBase {
         if (block.timestamp <= s.commitBy && v.uncommitted != 0) revert RevealNotOpen(jobId, s.commitBy);
         uint40 deadline = s.commitBy + revealPeriod;
         if (block.timestamp > deadline) revert RevealDeadlinePassed(jobId, deadline);
-        uint256 count = _probeCount(j, v);
+        uint256 count = _probeCount(j);
         if (probes.length != count) revert WrongProbeCount(count, probes.length);
         if (commitmentOf(agree, probes, salt, msg.sender) != s.commitment) revert RevealMismatch(jobId, slot);
         s.status = SLOT_REVEALED;

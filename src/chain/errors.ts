@@ -78,7 +78,7 @@ const EXPLAIN: Record<string, (args: readonly any[]) => { what: string; hint?: s
   BadDuration: () => ({ what: 'the duration must be positive' }),
   BadSteps: (a) => ({
     what: `steps ${a[0]} with checkpoint interval ${a[1]} cannot be checkpointed${Number(a[1]) < 2 ? ' or probed' : ''}`,
-    hint: 'steps and the interval must be positive; jobs with verifiers need both >= 2 (probes sit between checkpoints)',
+    hint: 'steps and the interval must be positive; jobs with verifiers need both >= 2 and steps % interval != 1 (a probe is a state between checkpoints)',
   }),
   BadSampling: (a) => ({ what: `verifiers ${a[0]} with samples ${a[1]}`, hint: 'samples must be 1..16 with verifiers and 0 without' }),
   TooManyVerifiers: (a) => ({ what: `at most ${a[0]} verifiers per job` }),

@@ -150,7 +150,7 @@ export interface Verification {
 export interface Probe {
   /** Segment s: replayed from checkpoint s - 1 (the initial state for s = 0) to checkpoint s. */
   segment: number;
-  /** Step count of the probed state (strictly inside the segment, never a published checkpoint). */
+  /** Step count of the probed state: the segment's end minus one (never a published checkpoint). */
   step: number;
 }
 
@@ -185,29 +185,26 @@ export function checkpointCount(steps: number, checkpointInterval: number): numb
 
 /**
  * Where `verifier` probes a job: JobMarketBase._probes in TypeScript. Probe i draws r =
- * keccak256(abi.encode(seed, verifier, i)); its segment is the (r mod (eligible - i))-th segment not
- * drawn before; its step lies 1 + (r >> 128) mod (length - 1) steps into the segment. Segments of
- * length 1 (only a short last one) have no inner step and are never drawn.
+ * keccak256(abi.encode(seed, verifier, i)); its segment is the (r mod (checkpoints - i))-th segment
+ * not drawn before; the probed state is the one before the segment's last step (never published, it
+ * takes a replay of all but one step of the segment).
  */
 export function probePositions(o: { seed: Hex; verifier: Address; samples: number; steps: number; checkpointInterval: number }): Probe[] {
   const { steps, checkpointInterval: k } = o;
-  if (!(Number.isSafeInteger(steps) && steps >= 2 && Number.isSafeInteger(k) && k >= 2)) {
-    throw new InputError(`probes need steps >= 2 and a checkpoint interval >= 2, got ${steps} and ${k}`);
+  if (!(Number.isSafeInteger(steps) && steps >= 2 && Number.isSafeInteger(k) && k >= 2 && steps % k !== 1)) {
+    throw new InputError(`probes need steps >= 2, a checkpoint interval >= 2 and no last segment of one step, got ${steps} and ${k}`);
   }
   const n = checkpointCount(steps, k);
-  const last = steps - (n - 1) * k;
-  const eligible = last >= 2 ? n : n - 1;
-  const count = Math.min(o.samples, eligible);
+  const count = Math.min(o.samples, n);
   const sorted: number[] = [];
   const out: Probe[] = [];
   for (let i = 0; i < count; i++) {
     const r = BigInt(keccak256(encodeAbiParameters([b32, { type: 'address' }, { type: 'uint256' }], [o.seed, o.verifier, BigInt(i)])));
-    let x = Number(r % BigInt(eligible - i));
+    let x = Number(r % BigInt(n - i));
     for (const p of sorted) if (x >= p) x++;
     sorted.push(x);
     sorted.sort((a, b) => a - b);
-    const len = x === n - 1 ? last : k;
-    out.push({ segment: x, step: x * k + 1 + Number((r >> 128n) % BigInt(len - 1)) });
+    out.push({ segment: x, step: (x === n - 1 ? steps : (x + 1) * k) - 1 });
   }
   return out;
 }

@@ -22,6 +22,7 @@ export const CHAIN_OPTIONS = {
   deployment: { type: 'string' },
   token: { type: 'string' },
   judge: { type: 'string' },
+  'checkpoint-judge': { type: 'string' },
   'key-file': { type: 'string' },
   account: { type: 'string' },
 } as const;
@@ -31,7 +32,7 @@ export type ChainValues = { [K in keyof typeof CHAIN_OPTIONS]?: string };
 export const CHAIN_USAGE = `
 Chain (coordination layer):
   veritrain devnet up [--data-dir DIR] [--port N] [--json]
-  veritrain deploy --rpc <url> [--deployment OUT] [--token ADDR] [--judge ADDR] [--key-file F] [--json]
+  veritrain deploy --rpc <url> [--deployment OUT] [--token ADDR] [--judge ADDR] [--checkpoint-judge ADDR] [--key-file F] [--json]
   veritrain faucet [--account N | --key-file F] [--rpc <url>] [--deployment FILE] [--json]
   veritrain stake bond|unbond <VTT> | withdraw | show [ADDR]  [same options]
   veritrain chain info [same options]
@@ -44,7 +45,8 @@ Chain options:
   --key-file F       file holding the sender's 0x private key (or set VERITRAIN_PRIVATE_KEY)
   --account N        devnet only: send from anvil's dev account N (default 0)
   --token ADDR       deploy: use this ERC-20 instead of deploying VeriToken (with a faucet)
-  --judge ADDR       deploy: use this IJudge instead of the TestJudge
+  --judge ADDR       deploy: the market's level-1 (step) judge instead of the TestJudge
+  --checkpoint-judge ADDR  deploy: the market's level-0 (checkpoint) judge instead of the LeafJudge
 `;
 
 function portOption(v: string | undefined): number | undefined {
@@ -169,6 +171,7 @@ export async function cmdDeploy(ctx: CliContext, v: ChainValues): Promise<Record
     account,
     token: addressOption('token', v.token),
     judge: addressOption('judge', v.judge),
+    checkpointJudge: addressOption('checkpoint-judge', v['checkpoint-judge']),
   });
   writeDeployment(out, d);
   ctx.say(`market ${d.contracts.market}; deployment written to ${out}`);
