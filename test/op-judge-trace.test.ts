@@ -8,80 +8,35 @@ import { after, test } from 'node:test';
 import { setBackend } from '../src/engine/kernels/current.ts';
 import { createWasmBackendSync } from '../src/engine/kernels/wasm/index.ts';
 import { randomU32s, rngStream } from '../src/engine/rng.ts';
-import { withObserver, type OpObserver, type TraceValue } from '../src/engine/trace.ts';
-import { Tensor } from '../src/engine/tensor.ts';
+import { withObserver } from '../src/engine/trace.ts';
 import { loadSpecFile, parseSpec, type JobSpec } from '../src/train/spec.ts';
 import { prepareJob, trainStep } from '../src/train/train.ts';
 import { sameResult } from '../src/verify/scalar.ts';
-import { compile, decodeOp, describe, elementValue, encodeOp, wordsOf, type KindName } from '../src/verify/ops/index.ts';
+import { compile, decodeOp, elementValue, encodeOp, opOf, recordingObserver, wordsOf, type KindName, type ResolvedRecord } from '../src/verify/ops/index.ts';
 
-interface Held {
-  data: Float32Array | Int32Array;
-  shape: readonly number[];
-}
-
-/**
- * Resolves each record's inputs the way trace.ts defines identity (by object, else the latest
- * holder of the data array, as a view when the shape differs), with copies taken when reported,
- * and checks sampled elements of each record through its descriptor's programs.
- */
-function programObserver(samples: number) {
-  const byObject = new Map<object, Held>();
-  const byArray = new Map<object, Held[]>();
+/** Checks sampled elements of every record of a traced step through its descriptor's programs. */
+function checkRecords(records: ResolvedRecord[], samples: number) {
   const kinds = new Map<KindName, number>();
-  let records = 0, elements = 0;
-  const copy = (v: TraceValue): Held => (v instanceof Int32Array ? { data: v.slice(), shape: [v.length] } : { data: v.data.slice(), shape: [...v.shape] });
-  const hold = (v: TraceValue) => {
-    const h = copy(v);
-    byObject.set(v, h);
-    const a = v instanceof Int32Array ? v : v.data;
-    byArray.set(a, [...(byArray.get(a) ?? []), h]);
-  };
-  const resolve = (v: TraceValue): Held => {
-    const h = byObject.get(v);
-    if (h) return h;
-    if (v instanceof Int32Array) throw new Error('integer input from nowhere');
-    const list = byArray.get(v.data) ?? [];
-    for (let i = list.length - 1; i >= 0; i--) if (list[i].shape.join() === v.shape.join()) return list[i];
-    const last = list[list.length - 1];
-    if (!last) throw new Error(`input [${v.shape}] from nowhere`);
-    return { data: last.data, shape: [...v.shape] };
-  };
-  const observer: OpObserver = {
-    input(_name, v) {
-      if (!byObject.has(v)) hold(v);
-    },
-    op(r) {
-      const ins = r.inputs.map(resolve);
-      hold(r.output);
-      const out = byObject.get(r.output)!;
-      // The descriptor sees the resolved shapes (VA's trace reports views as reshape records).
-      const d = describe({
-        kind: r.kind,
-        attrs: r.attrs,
-        inputs: ins.map((h) => (h.data instanceof Int32Array ? h.data : new Tensor(h.data, h.shape))),
-        output: out.data instanceof Int32Array ? out.data : new Tensor(out.data, out.shape),
-      });
-      assert.deepEqual(decodeOp(encodeOp(d)), { ...d, inputs: d.inputs.map((t) => ({ ...t, shape: [...t.shape] })), output: { ...d.output, shape: [...d.output.shape] }, attrs: [...d.attrs] });
-      const c = compile(d);
-      const w = ins.map((h) => wordsOf(h.data));
-      const want = wordsOf(out.data);
-      assert.equal(c.E, want.length, `${r.kind}: output size`);
-      const rnd = randomU32s(rngStream(4, `trace/${records}`), 0, samples);
-      const pick = new Set([0, c.E - 1, ...Array.from(rnd, (x) => x % Math.max(1, c.E))]);
-      for (const e of pick) {
-        if (e < 0 || e >= c.E) continue;
-        const got = elementValue(c, w, e);
-        if (!sameResult(got, want[e])) {
-          assert.fail(`record ${records} (${r.kind} ${JSON.stringify(r.attrs)}): element ${e}: program 0x${got.toString(16)}, engine 0x${want[e].toString(16)}`);
-        }
-        elements++;
+  let elements = 0;
+  for (const r of records) {
+    const { d, inputs, output } = opOf(r);
+    assert.deepEqual(decodeOp(encodeOp(d)), d, `${r.kind}: descriptor round trip`);
+    const c = compile(d);
+    const w = inputs.map(wordsOf);
+    const want = wordsOf(output);
+    assert.equal(c.E, want.length, `${r.kind}: output size`);
+    const rnd = randomU32s(rngStream(4, `trace/${r.index}`), 0, samples);
+    for (const e of new Set([0, c.E - 1, ...Array.from(rnd, (x) => x % Math.max(1, c.E))])) {
+      if (e < 0 || e >= c.E) continue;
+      const got = elementValue(c, w, e);
+      if (!sameResult(got, want[e])) {
+        assert.fail(`record ${r.index} (${r.kind} ${JSON.stringify(r.attrs)}): element ${e}: program 0x${got.toString(16)}, engine 0x${want[e].toString(16)}`);
       }
-      kinds.set(d.kind, (kinds.get(d.kind) ?? 0) + 1);
-      records++;
-    },
-  };
-  return { observer, result: () => ({ records, elements, kinds }) };
+      elements++;
+    }
+    kinds.set(d.kind, (kinds.get(d.kind) ?? 0) + 1);
+  }
+  return { records: records.length, elements, kinds };
 }
 
 function spec(file: string, patch: (s: Record<string, unknown>) => void = () => {}): JobSpec {
@@ -136,9 +91,9 @@ for (const c of CASES) {
   test(`${c.name}: every record of a step equals its element programs`, () => {
     const job = prepareJob(c.spec, 'examples');
     for (let s = 0; s < c.step; s++) trainStep(job, s);
-    const obs = programObserver(c.samples);
-    withObserver(obs.observer, () => trainStep(job, c.step));
-    const r = obs.result();
+    const obs = recordingObserver();
+    withObserver(obs, () => trainStep(job, c.step));
+    const r = checkRecords(obs.records, c.samples);
     for (const k of r.kinds.keys()) seen.add(k);
     console.log(`# ${c.name}: ${r.records} records, ${r.elements} elements checked, kinds: ${[...r.kinds.keys()].join(' ')}`);
     assert.ok(r.records > 50);

@@ -7,16 +7,16 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { bytesToHex, type Hex } from 'viem';
 import { startAnvil, type Anvil } from '../src/chain/anvil.ts';
-import { deployVerifyContract, type VerifyContract } from '../src/chain/float32-judge.ts';
+import { deployOpJudgeContract } from '../src/chain/op-judge.ts';
 import { randomU32s, rngStream } from '../src/engine/rng.ts';
 import { CHUNK_ELEMENTS, openElement, tensorTree } from '../src/train/commit.ts';
 
 let anvil: Anvil;
-let tc: VerifyContract;
+let tc: Awaited<ReturnType<typeof deployOpJudgeContract>>;
 
 before(async () => {
   anvil = await startAnvil();
-  tc = await deployVerifyContract(anvil.url, 'TensorCommitTester');
+  tc = await deployOpJudgeContract(anvil.url, 'TensorCommitTester');
 });
 after(async () => {
   await anvil?.stop();

@@ -9,9 +9,8 @@ import {
 import type { ElementOpening } from '../train/commit.ts';
 import { OpProver, splitPoints } from '../verify/ops/prover.ts';
 import { chainOf, devAccount } from './client.ts';
-import { artifactOf } from './compile.ts';
+import { CONTRACTS_DIR, artifactOf, compileSolidity, loadContractSources, type Artifacts } from './compile.ts';
 import { ChainError, ContractRevertError } from './errors.ts';
-import { compileVerifyContracts } from './float32-judge.ts';
 
 export const OP_PHASES = ['none', 'defender-moves', 'challenger-moves', 'judging', 'none', 'defender-won', 'challenger-won'] as const;
 export type OpPhase = (typeof OP_PHASES)[number];
@@ -41,9 +40,26 @@ async function clients(rpcUrl: string, account?: Account) {
   return { chain, pub, wallet };
 }
 
+/** The op judge's sources alone (contracts/verify holds other judges that need contracts/core). */
+export const OP_JUDGE_SOURCES = ['verify/OpJudge', 'verify/IOpJudge.sol', 'verify/SoftFloat32.sol', 'verify/TensorCommit.sol'];
+
+export function compileOpJudge(): Promise<Artifacts> {
+  return compileSolidity(loadContractSources(CONTRACTS_DIR, OP_JUDGE_SOURCES));
+}
+
+/** Deploy one contract of the op judge's sources without constructor arguments (e.g. TensorCommitTester). */
+export async function deployOpJudgeContract(rpcUrl: string, name: string, account: Account = devAccount(0)): Promise<{ address: Address; abi: Abi; client: PublicClient }> {
+  const art = artifactOf(await compileOpJudge(), name);
+  const { chain, pub, wallet } = await clients(rpcUrl, account);
+  const hash = await wallet!.deployContract({ abi: art.abi, bytecode: art.bytecode, account, chain });
+  const r = await pub.waitForTransactionReceipt({ hash });
+  if (!r.contractAddress) throw new ChainError(`${name} deployment failed`, { details: hash });
+  return { address: r.contractAddress, abi: art.abi, client: pub };
+}
+
 /** Deploy OpJudgePrograms and OpJudge (k = arity parts per round, default 16). */
 export async function deployOpJudge(rpcUrl: string, opts: { arity?: number; account?: Account } = {}): Promise<OpJudgeDeployment> {
-  const arts = await compileVerifyContracts();
+  const arts = await compileOpJudge();
   const progArt = artifactOf(arts, 'OpJudgePrograms'), judgeArt = artifactOf(arts, 'OpJudge');
   const account = opts.account ?? devAccount(0);
   const { chain, pub, wallet } = await clients(rpcUrl, account);

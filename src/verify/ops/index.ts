@@ -9,6 +9,7 @@
 //   evaluateOp(d, inputs)       the op computed through its programs (what the judge enforces)
 //   new OpProver(d, inputs)     states and leaves at any step, reveal, choose, judgeArgs
 //   splitPoints(lo, hi, k)      the states a k-ary reveal names (as OpJudge.sol computes them)
+//   recordingObserver(), opOf   a traced step's records with their values → (descriptor, inputs, output)
 //
 // Levels 3 and 4 are one game over T = E * S steps (IOpJudge.sol explains the state and leaf).
 export {
@@ -17,4 +18,5 @@ export {
 } from './descriptor.ts';
 export { END, MOP, NO_JUMP, REGS, execute, isCompare, leafOf, uniformWord, type Instr, type MachineState, type Src } from './machine.ts';
 export { broadcastIndex, compile, kernelRange, templateOf, type Compiled } from './programs.ts';
-export { OpProver, elementValue, evaluateOp, runElement, splitPoints, wordsOf, type Fault, type ProverOptions } from './prover.ts';
+export { opOf, recordingObserver, type ResolvedRecord, type Value } from './collect.ts';
+export { OpProver, elementValue, evaluateOp, pathLength, runElement, splitPoints, wordsOf, type Fault, type ProverOptions } from './prover.ts';

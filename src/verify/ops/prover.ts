@@ -55,6 +55,19 @@ export function runElement(c: Compiled, inputs: readonly Uint32Array[], e: numbe
   return { pc, regs };
 }
 
+/** Slots element e's program runs before it halts (at most S - 1). */
+export function pathLength(c: Compiled, inputs: readonly Uint32Array[], e: number): number {
+  const regs = new Uint32Array(REGS);
+  let pc = 0;
+  const read = readerOf(inputs, regs);
+  for (let s = 0; s < c.S - 1; s++) {
+    const ins = pc === END ? null : c.fetch(e, pc);
+    if (!ins) return s;
+    pc = execute(pc, regs, ins, read);
+  }
+  return c.S - 1;
+}
+
 /** The value element e writes (its last slot) after a full run. */
 export function elementValue(c: Compiled, inputs: readonly Uint32Array[], e: number, fault?: Fault): number {
   const { regs } = runElement(c, inputs, e, c.S - 1, fault);
