@@ -3,23 +3,27 @@
 // Ops that math.ts marks `exact` and leaves unrounded are rounded here like every other op: the
 // result is the same (exactness is what the marks claim), and ops-programs.test.ts checks the
 // programs against math.ts bit for bit, on special values and random and boundary inputs.
+import { PROGRAM_CONSTANTS } from '../../engine/math.ts';
 import { OP } from '../scalar.ts';
-import { Asm, KB, X, type Template } from './asm.ts';
+import { Asm, K, KB, X, type Template } from './asm.ts';
 
 const { add, sub, mul, div, gt, lt, eq, ne, ldexp, logb, significand } = OP;
 
-// Constants by bit pattern (math.ts gives each one's hex beside its decimal value).
-const LOG2E = KB(0x3fb8aa3b);
-const RINT = KB(0x4b400000);
-const LN2_HI = KB(0x3f317200);
-const LN2_LO = KB(0x35bfbe8e);
-const E0 = KB(0x3f000000), E1 = KB(0x3e2aaa52), E2 = KB(0x3d2aab46), E3 = KB(0x3c091797), E4 = KB(0x3ab5b4fe);
-const SQRT2 = KB(0x3fb504f3);
-const TWO24 = KB(0x4b800000);
-const MIN_NORMAL = KB(0x00800000);
-const L0 = KB(0x3f2aaabd), L1 = KB(0x3eccaf6c), L2 = KB(0x3e98f01e);
-const TANH_TINY = KB(0x39800000), TANH_POLY_MAX = KB(0x3f200000), TANH_ONE = KB(0x41120000);
-const T0 = KB(0xbeaaaaaa), T1 = KB(0x3e08883d), T2 = KB(0xbd5cf8c4), T3 = KB(0x3cb1d2a8), T4 = KB(0xbc062f68), T5 = KB(0x3b0d140b);
+// The programs' constants are math.ts's own (PROGRAM_CONSTANTS), so the two cannot drift apart
+// (a 1-ulp slip in a polynomial coefficient would be invisible to sampling); the literals of
+// math.ts's code (89, -104, 2, 0.5, ...) are written below.
+const M = PROGRAM_CONSTANTS;
+const LOG2E = K(M.LOG2E);
+const RINT = K(M.RINT);
+const LN2_HI = K(M.LN2_HI);
+const LN2_LO = K(M.LN2_LO);
+const E0 = K(M.E0), E1 = K(M.E1), E2 = K(M.E2), E3 = K(M.E3), E4 = K(M.E4);
+const SQRT2 = K(M.SQRT2);
+const TWO24 = K(M.TWO24);
+const MIN_NORMAL = K(M.MIN_NORMAL);
+const L0 = K(M.L0), L1 = K(M.L1), L2 = K(M.L2);
+const TANH_TINY = K(M.TANH_TINY), TANH_POLY_MAX = K(M.TANH_POLY_MAX), TANH_ONE = K(M.TANH_ONE);
+const T0 = K(M.T0), T1 = K(M.T1), T2 = K(M.T2), T3 = K(M.T3), T4 = K(M.T4), T5 = K(M.T5);
 const ZERO = KB(0), ONE = KB(0x3f800000), TWO = KB(0x40000000), HALF = KB(0x3f000000);
 const INF = KB(0x7f800000), NEG_INF = KB(0xff800000), NAN = KB(0x7fc00000);
 const C89 = KB(0x42b20000), CM104 = KB(0xc2d00000), CM24 = KB(0xc1c00000);
