@@ -34,10 +34,6 @@ export interface TestNet extends LocalNetwork {
 export async function startTestNet(spec: ClusterSpec, opts: { params?: Parameters<typeof startLocalNetwork>[0]['params'] } = {}): Promise<TestNet> {
   const dir = tempDir('vt-net-');
   const net = await startLocalNetwork({ dataDir: dir, port: 0, spec, params: opts.params });
-  process.on('exit', () => {
-    for (const n of net.cluster.nodes) n.proc.kill('SIGKILL');
-    net.devnet.anvil.process.kill('SIGKILL');
-  });
   const chain = connect({ deployment: net.devnet.deployment, pollingInterval: 100 });
   const clients: VeritrainClient[] = [];
   const t: TestNet = {
@@ -46,7 +42,7 @@ export async function startTestNet(spec: ClusterSpec, opts: { params?: Parameter
     chain,
     client(dataDir = net.clientDir) {
       const c = createClient({
-        deployment: net.devnet.deployment,
+        deployment: t.devnet.deployment,
         dataDir,
         passphrase: DEVNET_PASSPHRASE,
         scryptN: DEVNET_SCRYPT_N,
@@ -59,14 +55,14 @@ export async function startTestNet(spec: ClusterSpec, opts: { params?: Parameter
       const end = Date.now() + timeoutMs;
       const ok = typeof state === 'function' ? state : (j: { state: JobState }) => j.state === state;
       for (;;) {
-        const j = await getJob(chain, jobId);
+        const j = await getJob(t.chain, jobId);
         if (ok(j)) return j;
         if (Date.now() > end) throw new Error(`job ${jobId} is ${j.state} after ${timeoutMs} ms, waited for ${typeof state === 'string' ? state : 'a condition'}`);
         await new Promise((r) => setTimeout(r, 200));
       }
     },
     async events(jobId) {
-      const all = await getEvents(chain);
+      const all = await getEvents(t.chain);
       return jobId === undefined ? all : all.filter((e) => e.args.jobId === jobId);
     },
     log: (name) => {
@@ -92,9 +88,15 @@ export async function startTestNet(spec: ClusterSpec, opts: { params?: Parameter
     },
     async stop() {
       for (const c of clients) await c.close().catch(() => {});
-      await net.stop();
+      await t.cluster.stop();
+      await t.devnet.stop();
     },
   };
+  // A test that fails half-way must not leave node processes or anvil behind.
+  process.on('exit', () => {
+    for (const n of t.cluster.nodes) n.proc.kill('SIGKILL');
+    t.devnet.anvil.process.kill('SIGKILL');
+  });
   return t;
 }
 

@@ -22,6 +22,7 @@ export const NODE_OPTIONS = {
   threads: { type: 'string' },
   'no-mdns': { type: 'boolean' },
   'poll-ms': { type: 'string' },
+  'reconnect-ms': { type: 'string' },
   fault: { type: 'string', multiple: true },
 } as const;
 
@@ -36,6 +37,7 @@ export type NodeValues = {
   threads?: string;
   'no-mdns'?: boolean;
   'poll-ms'?: string;
+  'reconnect-ms'?: string;
   fault?: string[];
   'data-dir'?: string;
   rpc?: string;
@@ -53,6 +55,7 @@ Network node:
     --deployment   default the devnet's deployment.json; bootstrap addresses default to the
                    bootstrap.json beside it (written by veritrain devnet up)
     --listen       default /ip4/0.0.0.0/tcp/0
+    --poll-ms N    chain poll interval (default 500); --reconnect-ms N: redial interval (default 5000)
 `;
 
 const ROLE_NAMES: readonly Role[] = ['solver', 'verifier', 'watcher'];
@@ -108,6 +111,7 @@ export async function cmdNode(ctx: CliContext, v: NodeValues): Promise<Record<st
     stake,
     threads: positiveInt('threads', v.threads),
     pollMs: positiveInt('poll-ms', v['poll-ms']),
+    reconnectMs: positiveInt('reconnect-ms', v['reconnect-ms']),
     loopback: listen.every((a) => a.startsWith('/ip4/127.')),
     faults: v.fault,
     log: (l) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${l}\n`),

@@ -56,7 +56,17 @@ export interface Delivered<K extends MessageKind = MessageKind> {
   receivedAt: number;
 }
 
-export type DropReason = MessageRejectReason | 'unsigned' | 'wrong-topic' | 'peer-mismatch' | 'stale' | 'future' | 'duplicate' | 'unstaked' | 'blocked-origin';
+export type DropReason =
+  | MessageRejectReason
+  | 'unsigned'
+  | 'wrong-topic'
+  | 'peer-mismatch'
+  | 'stale'
+  | 'future'
+  | 'duplicate'
+  | 'unstaked'
+  | 'unstaked-relay'
+  | 'blocked-origin';
 
 export interface GossipOptions {
   node: NetNode;
@@ -97,7 +107,9 @@ const PENALTY_OF: Partial<Record<DropReason, Offence>> = {
 };
 
 // Reject: invalid, the relayer should not have sent it. Ignore: maybe fine elsewhere (old, a duplicate).
-const IGNORED: ReadonlySet<DropReason> = new Set(['stale', 'future', 'duplicate', 'blocked-origin']);
+// An unstaked sender's message relayed by another peer is ignored without blaming the relay: the
+// relay may know of a registration or a stake this node has not seen yet (a node that just joined).
+const IGNORED: ReadonlySet<DropReason> = new Set(['stale', 'future', 'duplicate', 'blocked-origin', 'unstaked-relay']);
 
 export function startGossip(opts: GossipOptions): Gossip {
   const pubsub = opts.node.services.pubsub;
@@ -144,7 +156,9 @@ export function startGossip(opts: GossipOptions): Gossip {
       if (e instanceof MessageError) return drop(e.reason, from, msg.topic, e.shortMessage);
       throw e;
     }
-    if (!(await opts.isStakedNode({ address: env.from as Address, peerId: env.peer }, env))) return drop('unstaked', from, msg.topic);
+    if (!(await opts.isStakedNode({ address: env.from as Address, peerId: env.peer }, env))) {
+      return drop(env.peer === from.toString() ? 'unstaked' : 'unstaked-relay', from, msg.topic);
+    }
     if (!opts.seen.add(id, msg.topic, t)) return drop('duplicate', from, msg.topic);
     accepted.set(id, { id, envelope: env, from: from.toString(), receivedAt: t });
     // gossipsub dispatches every accepted message on a subscribed topic; this only bounds a surprise.

@@ -322,6 +322,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   let rpcDown = false;
   const cursor = state.kv.get('cursor');
+  // Who is who (gossip validation) is held in memory: a restarted node reads the registry's
+  // history up to where it stopped; the follower brings it up to date from there.
+  if (cursor !== undefined) await identities.load(BigInt(cursor));
   const follower = followChain({
     client: () => client,
     fromBlock: cursor === undefined ? BigInt(deployment.deployedAtBlock) : BigInt(cursor) + 1n,

@@ -9,7 +9,7 @@ import { peerIdFromMultihash } from '@libp2p/peer-id';
 import * as Digest from 'multiformats/hashes/digest';
 import { hexToBytes, type Address, type Hex } from 'viem';
 import type { ChainClient } from '../chain/client.ts';
-import type { ChainEvent } from '../chain/events.ts';
+import { getEvents, type ChainEvent } from '../chain/events.ts';
 import { getJob } from '../chain/market.ts';
 import { bindingMessage } from '../chain/peer.ts';
 import { ROLES } from '../chain/registry.ts';
@@ -28,6 +28,8 @@ export interface NodeIdentity {
 export interface Identities {
   /** Feed chain events (any contract; the ones that matter are picked out). */
   apply(events: ChainEvent[]): Promise<void>;
+  /** Reads every registry event from the deployment block to `toBlock` (a node's start). */
+  load(toBlock?: bigint): Promise<void>;
   byPeer(peerId: string): NodeIdentity | undefined;
   byNode(nodeId: bigint): NodeIdentity | undefined;
   byOwner(owner: Address): NodeIdentity[];
@@ -49,6 +51,13 @@ export interface IdentitiesOptions {
 /** The peer id string of libp2p peer id multihash bytes. */
 export function peerIdString(bytes: Hex): string {
   return peerIdFromMultihash(Digest.decode(hexToBytes(bytes))).toString();
+}
+
+/** The registry's and staking contract's events in [from, to] (what identities are built from). */
+async function getContractEvents(c: ChainClient, fromBlock: bigint, toBlock: bigint): Promise<ChainEvent[]> {
+  const all = await getEvents(c, { fromBlock, toBlock });
+  const keep = new Set([c.deployment.contracts.registry.toLowerCase(), c.deployment.contracts.staking.toLowerCase()]);
+  return all.filter((e) => keep.has(e.address.toLowerCase()));
 }
 
 export function createIdentities(opts: IdentitiesOptions): Identities {
@@ -103,59 +112,84 @@ export function createIdentities(opts: IdentitiesOptions): Identities {
     }
   }
 
-  return {
-    async apply(events) {
-      for (const e of events) {
-        switch (e.eventName) {
-          case 'NodeRegistered': {
-            if (!(await bindingHolds(e))) break;
-            let peerId: string;
-            try {
-              peerId = peerIdString(e.args.peerId as Hex);
-            } catch {
-              break;
-            }
-            const n: NodeIdentity = {
-              nodeId: e.args.nodeId as bigint,
-              owner: e.args.owner as Address,
-              peerId,
-              roles: Number(e.args.roles),
-              cores: Number(e.args.cores),
-              memoryMiB: Number(e.args.memoryMiB),
-            };
-            byPeer.set(peerId, n);
-            byNode.set(n.nodeId, n);
+  let loadedTo = BigInt(c.deployment.deployedAtBlock) - 1n;
+  let refreshing: Promise<void> | undefined;
+  let refreshedAt = 0;
+  async function load(toBlock?: bigint): Promise<void> {
+    const to = toBlock ?? (await c.public.getBlockNumber({ cacheTime: 0 }));
+    if (to <= loadedTo) return;
+    const events = await getContractEvents(c, loadedTo + 1n, to);
+    await apply(events);
+    loadedTo = to;
+  }
+  /** On an unknown peer: the registration may be newer than the last chain poll (at most one read per 500 ms). */
+  function refresh(): Promise<void> {
+    if (!refreshing && Date.now() - refreshedAt > 500) {
+      refreshedAt = Date.now();
+      refreshing = load()
+        .catch(() => {})
+        .finally(() => (refreshing = undefined));
+    }
+    return refreshing ?? Promise.resolve();
+  }
+
+  async function apply(events: ChainEvent[]): Promise<void> {
+    for (const e of events) {
+      switch (e.eventName) {
+        case 'NodeRegistered': {
+          if (!(await bindingHolds(e))) break;
+          let peerId: string;
+          try {
+            peerId = peerIdString(e.args.peerId as Hex);
+          } catch {
             break;
           }
-          case 'NodeUpdated': {
-            const n = byNode.get(e.args.nodeId as bigint);
-            if (n) Object.assign(n, { roles: Number(e.args.roles), cores: Number(e.args.cores), memoryMiB: Number(e.args.memoryMiB) });
-            break;
-          }
-          case 'NodeDeregistered': {
-            const n = byNode.get(e.args.nodeId as bigint);
-            if (n) {
-              byNode.delete(n.nodeId);
-              if (byPeer.get(n.peerId) === n) byPeer.delete(n.peerId);
-            }
-            break;
-          }
-          case 'Bonded':
-          case 'UnbondRequested':
-          case 'Slashed':
-            stakes.delete(String(e.args.operator).toLowerCase());
-            break;
-          case 'JobPosted':
-            submitters.set(e.args.jobId as bigint, e.args.submitter as Address);
-            break;
+          const n: NodeIdentity = {
+            nodeId: e.args.nodeId as bigint,
+            owner: e.args.owner as Address,
+            peerId,
+            roles: Number(e.args.roles),
+            cores: Number(e.args.cores),
+            memoryMiB: Number(e.args.memoryMiB),
+          };
+          byPeer.set(peerId, n);
+          byNode.set(n.nodeId, n);
+          break;
         }
+        case 'NodeUpdated': {
+          const n = byNode.get(e.args.nodeId as bigint);
+          if (n) Object.assign(n, { roles: Number(e.args.roles), cores: Number(e.args.cores), memoryMiB: Number(e.args.memoryMiB) });
+          break;
+        }
+        case 'NodeDeregistered': {
+          const n = byNode.get(e.args.nodeId as bigint);
+          if (n) {
+            byNode.delete(n.nodeId);
+            if (byPeer.get(n.peerId) === n) byPeer.delete(n.peerId);
+          }
+          break;
+        }
+        case 'Bonded':
+        case 'UnbondRequested':
+        case 'Slashed':
+          stakes.delete(String(e.args.operator).toLowerCase());
+          break;
+        case 'JobPosted':
+          submitters.set(e.args.jobId as bigint, e.args.submitter as Address);
+          break;
       }
-    },
+    }
+  }
+
+  return {
+    apply,
+    load,
     byPeer: (peerId) => byPeer.get(peerId),
     byNode: (nodeId) => byNode.get(nodeId),
     byOwner: (owner) => [...byNode.values()].filter((n) => n.owner.toLowerCase() === owner.toLowerCase()),
     bonded,
     async check(sender, envelope) {
+      if (!byPeer.has(sender.peerId)) await refresh();
       const n = byPeer.get(sender.peerId);
       if (n && n.owner.toLowerCase() === sender.address.toLowerCase()) {
         try {

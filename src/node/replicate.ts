@@ -4,6 +4,7 @@
 // Each copy is checked against the chain before it is kept: the spec against the spec hash, a
 // checkpoint list against the committed root, the model against the model hash.
 import type { Hex } from 'viem';
+import { IntegrityError } from '../errors.ts';
 import { decodeCheckpoint } from '../train/checkpoint.ts';
 import { checkListAgainstChain, dataBlobsOf, decodeCheckpointList, parseSpecBlob } from './artifacts.ts';
 import { announce, askPeers, ensureBlob, type NodeContext } from './context.ts';
@@ -26,8 +27,13 @@ export function createReplicator(ctx: NodeContext): Replicator {
     busy.add(key);
     fn()
       .then(() => void done.add(key))
-      .catch(() => {
-        // Not available yet (nobody serves it, or the result is not known): a later tick tries again.
+      .catch((e: unknown) => {
+        // A blob that fails its check against the chain stays refused; anything else (nobody
+        // serves it yet, the result is not known yet) is tried again on a later tick.
+        if (e instanceof IntegrityError) {
+          done.add(key);
+          ctx.log(`not replicating ${key}: ${e.shortMessage}`);
+        }
       })
       .finally(() => busy.delete(key));
   }
@@ -60,7 +66,7 @@ export function createReplicator(ctx: NodeContext): Replicator {
     const model = decodeCheckpoint(await ctx.store.get(last.blob), `model of job ${j.jobId}`);
     if (`0x${model.stateHash}` !== j.modelHash) {
       ctx.store.delete(last.blob);
-      throw new Error(`the model blob of job ${j.jobId} does not have the committed state hash`);
+      throw new IntegrityError(`the model blob of job ${j.jobId} does not have the committed state hash`);
     }
   }
 

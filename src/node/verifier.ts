@@ -177,7 +177,7 @@ export function createVerifier(ctx: NodeContext, opts: { samples?: number; watch
       // The draw needs a block after the result's; an idle devnet mines only on transactions.
       const head = ctx.head();
       if (head !== drawAttempt.head) drawAttempt = { head, at: Date.now() };
-      else if (Date.now() - drawAttempt.at > 1500) {
+      else if (Date.now() - drawAttempt.at > 500) {
         drawAttempt.at = Date.now();
         await ctx.tx(async () => {
           const c = ctx.client();

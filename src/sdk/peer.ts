@@ -4,7 +4,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import type { ChainClient } from '../chain/client.ts';
-import { getEvents } from '../chain/events.ts';
 import { serveBlobs, type BlobServer } from '../net/blob-protocol.ts';
 import { startGossip, type Gossip } from '../net/gossip.ts';
 import type { MessageSigner } from '../net/messages.ts';
@@ -63,13 +62,7 @@ export async function startLightPeer(opts: LightPeerOptions): Promise<LightPeer>
   });
   scorer.attach(net);
   const identities = createIdentities({ client: opts.client });
-  let synced = BigInt(opts.client.deployment.deployedAtBlock) - 1n;
-  const syncIdentities = async () => {
-    const head = await opts.client.public.getBlockNumber({ cacheTime: 0 });
-    if (head <= synced) return;
-    await identities.apply(await getEvents(opts.client, { fromBlock: synced + 1n, toBlock: head }));
-    synced = head;
-  };
+  const syncIdentities = () => identities.load();
   await syncIdentities();
   const { generatePrivateKey, privateKeyToAccount } = await import('viem/accounts');
   const signer: MessageSigner = opts.signer ?? privateKeyToAccount(generatePrivateKey());
