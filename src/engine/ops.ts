@@ -499,10 +499,18 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const target = broadcastShapes(x.shape, shape);
   if (!sameShape(target, shape)) throw new ShapeError(`cannot expand [${x.shape}] to [${shape}]`);
   if (sameShape(x.shape, shape)) return x;
-  const map = broadcastMap(shape, x.shape);
-  const out = newData(map.length);
+  const out = newData(sizeOf(shape));
   const d = x.data;
-  for (let i = 0; i < map.length; i++) out[i] = d[map[i]];
+  const run = runPattern(shape, x.shape);
+  if (run) {
+    // out[i] = d[floor(i / inner) % mid]: runs of one value, or whole copies of d.
+    const { outer, mid, inner } = run;
+    if (inner === 1) for (let o = 0; o < outer; o++) out.set(d.subarray(0, mid), o * mid);
+    else for (let r = 0, k = 0; r < outer * mid; r++, k += inner) out.fill(d[r % mid], k, k + inner);
+  } else {
+    const map = broadcastMap(shape, x.shape);
+    for (let i = 0; i < map.length; i++) out[i] = d[map[i]];
+  }
   return makeResult('expand', out, shape, [x], (g) => [sumTo(g, x.shape)], { shape: [...shape] });
 }
 
@@ -514,22 +522,18 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 export function gather(table: Tensor, indices: Int32Array, indexShape: readonly number[] = [indices.length]): Tensor {
   const V = table.shape[0];
   const row = sizeOf(table.shape.slice(1));
-  const out = newData(indices.length * row);
   for (let p = 0; p < indices.length; p++) {
     const id = indices[p];
     if (!(id >= 0 && id < V)) {
       throw new InputError(`gather: index ${id} at position ${p} out of range [0, ${V})`);
     }
-    out.set(table.data.subarray(id * row, (id + 1) * row), p * row);
   }
+  const out = newData(indices.length * row);
+  getBackend().gatherRows(table.data, indices, row, out);
   const shape = [...indexShape, ...table.shape.slice(1)];
   return makeResult('gather', out, shape, [table], (g) => {
     const gt = newData(table.size, true);
-    const gd = g.data;
-    for (let p = 0; p < indices.length; p++) {
-      const o = indices[p] * row, s = p * row;
-      for (let j = 0; j < row; j++) gt[o + j] += gd[s + j];
-    }
+    getBackend().scatterAddRows(g.data, indices, row, gt);
     const r = new Tensor(gt, table.shape);
     if (tracing) traceOp('scatterAdd', { rows: V }, [g, indices], r);
     return [r];

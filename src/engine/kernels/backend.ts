@@ -161,6 +161,13 @@ export interface Backend {
    * out[e] = x[Σ_k idx_k(e) * strides[k]] where idx(e) is e's multi-index in shape (permute).
    */
   gatherStrided(x: Float32Array, out: Float32Array, shape: readonly number[], strides: readonly number[]): void;
+  /** Rows of a table: out[p*row + j] = table[indices[p]*row + j] (copies; indices already checked). */
+  gatherRows(table: Float32Array, indices: Int32Array, row: number, out: Float32Array): void;
+  /**
+   * gather's backward (scatter-add), onto out (as given, usually zeros): for p ascending, for j:
+   * out[indices[p]*row + j] = f32(out[..] + g[p*row + j]), so each row sums in ascending p.
+   */
+  scatterAddRows(g: Float32Array, indices: Int32Array, row: number, out: Float32Array): void;
   /** Sum of all elements: acc = +0; for i ascending: acc = f32(acc + x[i]). */
   sumAll(x: Float32Array): number;
   /** acc, then for i ascending: acc = f32(acc + f32(x[i] * x[i])) (global-norm clipping). */

@@ -178,6 +178,17 @@ export function gatherStridedReference(x: Float32Array, out: Float32Array, shape
   }
 }
 
+export function gatherRowsReference(table: Float32Array, indices: Int32Array, row: number, out: Float32Array): void {
+  for (let p = 0; p < indices.length; p++) out.set(table.subarray(indices[p] * row, (indices[p] + 1) * row), p * row);
+}
+
+export function scatterAddRowsReference(g: Float32Array, indices: Int32Array, row: number, out: Float32Array): void {
+  for (let p = 0; p < indices.length; p++) {
+    const o = indices[p] * row, s = p * row;
+    for (let j = 0; j < row; j++) out[o + j] += g[s + j];
+  }
+}
+
 export function sumAllReference(x: Float32Array): number {
   let acc = 0;
   for (let i = 0; i < x.length; i++) acc = fround(acc + x[i]);
@@ -314,6 +325,8 @@ export const referenceBackend: Backend = {
   unary: unaryReference,
   reduce: reduceReference,
   gatherStrided: gatherStridedReference,
+  gatherRows: gatherRowsReference,
+  scatterAddRows: scatterAddRowsReference,
   sumAll: sumAllReference,
   sumSquares: sumSquaresReference,
   gelu: geluReference,

@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import type { Backend } from '../backend.ts';
 import { InputError } from '../../../errors.ts';
 import {
-  adamwReference, allFiniteReference, binaryReference, gatherStridedReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
+  adamwReference, allFiniteReference, binaryReference, gatherRowsReference, gatherStridedReference, scatterAddRowsReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
   layerNormBackwardReference, layerNormReference, softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { createHeap, type Heap } from './heap.ts';
@@ -65,6 +65,8 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
     unary: (op, x, out) => { if (!vec.unary(op, x, out)) unaryReference(op, x, out); },
     reduce: (op, x, out, outer, L, inner) => { if (!vec.reduce(op, x, out, outer, L, inner)) reduceReference(op, x, out, outer, L, inner); },
     gatherStrided: (x, out, shape, strides) => { if (!vec.gatherStrided(x, out, shape, strides)) gatherStridedReference(x, out, shape, strides); },
+    gatherRows: (t, idx, row, out) => { if (!vec.gatherRows(t, idx, row, out)) gatherRowsReference(t, idx, row, out); },
+    scatterAddRows: (g, idx, row, out) => { if (!vec.scatterAddRows(g, idx, row, out)) scatterAddRowsReference(g, idx, row, out); },
     sumAll: (x) => vec.sumAll(x) ?? sumAllReference(x),
     sumSquares: (x, acc) => vec.sumSquares(x, acc) ?? sumSquaresReference(x, acc),
     gelu: (x, out) => { if (!vec.gelu(x, out)) geluReference(x, out); },

@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AdamwConstants, Backend, BinaryOp, Broadcast, ReduceOp, UnaryOp } from '../backend.ts';
 import {
-  adamwReference, allFiniteReference, binaryReference, gatherStridedReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
+  adamwReference, allFiniteReference, binaryReference, gatherRowsReference, gatherStridedReference, scatterAddRowsReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
   layerNormBackwardReference, layerNormReference, softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { rngStream, subStream, uniforms, randomBelow } from '../../rng.ts';
@@ -270,6 +270,27 @@ test('gatherStrided (permute): random shapes of rank 0..6 and permutations, 1/2/
       const out = be.alloc(n);
       be.gatherStrided(operand(be, x, true), out, outShape, strides);
       assertSameBits(ref, out, `${be.name} permute [${shape}] by [${axes}]`, false);
+    }
+  }
+});
+
+test('gatherRows and scatterAddRows (embedding): repeated indices, every row length mod 4, 1/2/4 threads', () => {
+  for (const [V, row, n] of [[1, 1, 1], [7, 5, 30], [65, 128, 1024], [3, 6, 9], [10, 3, 0]] as const) {
+    const s = subStream(root, `rows-${V}-${row}-${n}`);
+    const table = valuesWithSpecials(s, 0, V * row);
+    const idx = Int32Array.from({ length: n }, (_, p) => randomBelow(s, (1 << 20) + p, V));
+    const g = valuesWithSpecials(s, 1 << 21, n * row);
+    const rg = new Float32Array(n * row), rs = values(s, 1 << 22, V * row);
+    const start = rs.slice();
+    gatherRowsReference(table, idx, row, rg);
+    scatterAddRowsReference(g, idx, row, rs);
+    for (const be of backends) {
+      const out = be.alloc(n * row);
+      be.gatherRows(operand(be, table, true), idx, row, out);
+      assertSameBits(rg, out, `${be.name} gatherRows [${V}, ${row}] n=${n}`, false);
+      const acc = operand(be, start, true);
+      be.scatterAddRows(operand(be, g, true), idx, row, acc);
+      assertSameBits(rs, acc, `${be.name} scatterAddRows [${V}, ${row}] n=${n}`);
     }
   }
 });

@@ -21,7 +21,7 @@ export const VEC_FUNCS: readonly string[] = [
   ...Object.values(KOP).flatMap((o) => PATTERNS.map((p) => `${o}_${p}`)),
   'neg', 'sqrt', 'exp', 'log', 'tanh', 'sum_rows', 'max_rows', 'sum_axis', 'max_axis', 'adamw', 'sgd',
   'gelu', 'gelu_bwd', 'gelu_bwd_acc', 'softmax_exp', 'softmax_t', 'softmax_gx',
-  'sum_axis_mul', 'ln_a', 'ln_b', 'lnb_a', 'lnb_b', 'gather_strided',
+  'sum_axis_mul', 'ln_a', 'ln_b', 'lnb_a', 'lnb_b', 'gather_strided', 'gather_rows', 'scatter_add_rows',
 ];
 const FI = new Map(VEC_FUNCS.map((n, i) => [n, i]));
 
@@ -88,6 +88,8 @@ export interface VecKernels {
   unary(op: UnaryOp, x: Float32Array, out: Float32Array): boolean;
   reduce(op: ReduceOp, x: Float32Array, out: Float32Array, outer: number, L: number, inner: number): boolean;
   gatherStrided(x: Float32Array, out: Float32Array, shape: readonly number[], strides: readonly number[]): boolean;
+  gatherRows(table: Float32Array, indices: Int32Array, row: number, out: Float32Array): boolean;
+  scatterAddRows(g: Float32Array, indices: Int32Array, row: number, out: Float32Array): boolean;
   sumAll(x: Float32Array): number | undefined;
   sumSquares(x: Float32Array, acc: number): number | undefined;
   gelu(x: Float32Array, out: Float32Array): boolean;
@@ -218,6 +220,34 @@ export function createVecKernels(opts: {
       const inner = sh.pop()!, is = st.pop()!;
       while (sh.length < 4) { sh.unshift(1); st.unshift(0); }
       run('gather_strided', [at(x), at(out), sh[1], sh[2], sh[3], st[0], st[1], st[2], st[3], inner, is], n / inner, 1, n);
+      return true;
+    },
+    gatherRows(table, indices, row, out) {
+      const n = indices.length;
+      if (n * row === 0) return true;
+      if (!owns(table) || !owns(out)) return false;
+      const mk = heap.mark();
+      try {
+        const idx = heap.temp(n);
+        new Int32Array(idx.buffer, idx.byteOffset, n).set(indices);
+        run('gather_rows', [at(table), at(idx), at(out), row], n, 1, n * row);
+      } finally {
+        heap.release(mk);
+      }
+      return true;
+    },
+    scatterAddRows(g, indices, row, out) {
+      const n = indices.length;
+      if (n * row === 0) return true;
+      if (!owns(g) || !owns(out)) return false;
+      const mk = heap.mark();
+      try {
+        const idx = heap.temp(n);
+        new Int32Array(idx.buffer, idx.byteOffset, n).set(indices);
+        run('scatter_add_rows', [at(g), at(idx), at(out), row, n], out.length / row, 1, n * row);
+      } finally {
+        heap.release(mk);
+      }
       return true;
     },
     sumAll(x) {

@@ -1917,6 +1917,55 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rl7))))
 
+  (func (export "gather_rows") (param $t i32) (param $idx i32) (param $o i32) (param $row i32) (param $u0 i32) (param $u1 i32) (local $r i32) (local $src i32) (local $dst i32) (local $i i32) (local $end i32) (local $vend i32) (local $x0 v128) (local $y0 v128) (local $cs0 v128)
+      (local.set $r (local.get $u0))
+      (block $rd2 (loop $rl3
+        (br_if $rd2 (i32.ge_u (local.get $r) (local.get $u1)))
+        (local.set $src (i32.add (local.get $t) (i32.shl (i32.mul (i32.load (i32.add (local.get $idx) (i32.shl (local.get $r) (i32.const 2)))) (local.get $row)) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $o) (i32.shl (i32.mul (local.get $r) (local.get $row)) (i32.const 2))))
+      (local.set $i (i32.const 0))
+      (local.set $end (i32.shl (local.get $row) (i32.const 2)))
+      (local.set $vend (i32.sub (local.get $end) (i32.and (i32.sub (local.get $end) (local.get $i)) (i32.const 15))))
+      (block $vd0 (loop $vl1
+        (br_if $vd0 (i32.ge_u (local.get $i) (local.get $vend)))
+        (local.set $x0 (v128.load (i32.add (local.get $src) (local.get $i))))
+        (local.set $y0 (local.get $x0))
+        (v128.store (i32.add (local.get $dst) (local.get $i)) (local.get $y0))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vl1)))
+      (if (i32.lt_u (local.get $i) (local.get $end)) (then
+        (local.set $x0 (v128.const i32x4 0 0 0 0)) (local.set $x0 (f32x4.replace_lane 0 (local.get $x0) (f32.load (i32.add (local.get $src) (local.get $i))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 4)) (local.get $end)) (then (local.set $x0 (f32x4.replace_lane 1 (local.get $x0) (f32.load (i32.add (i32.add (local.get $src) (local.get $i)) (i32.const 4))))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 8)) (local.get $end)) (then (local.set $x0 (f32x4.replace_lane 2 (local.get $x0) (f32.load (i32.add (i32.add (local.get $src) (local.get $i)) (i32.const 8))))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 12)) (local.get $end)) (then (local.set $x0 (f32x4.replace_lane 3 (local.get $x0) (f32.load (i32.add (i32.add (local.get $src) (local.get $i)) (i32.const 12)))))))
+        (local.set $y0 (local.get $x0))
+        (local.set $cs0 (local.get $y0)) (f32.store (i32.add (local.get $dst) (local.get $i)) (f32x4.extract_lane 0 (local.get $cs0))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 4)) (local.get $end)) (then (f32.store (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 4)) (f32x4.extract_lane 1 (local.get $cs0))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 8)) (local.get $end)) (then (f32.store (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 8)) (f32x4.extract_lane 2 (local.get $cs0))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 12)) (local.get $end)) (then (f32.store (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 12)) (f32x4.extract_lane 3 (local.get $cs0)))))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rl3))))
+
+  (func (export "scatter_add_rows") (param $g i32) (param $idx i32) (param $o i32) (param $row i32) (param $n i32) (param $u0 i32) (param $u1 i32) (local $p i32) (local $id i32) (local $src i32) (local $dst i32) (local $i i32) (local $end i32) (local $vend i32) (local $x0 v128) (local $x1 v128) (local $y0 v128) (local $cs0 v128) (local $cn v128)
+      (local.set $p (i32.const 0))
+      (block $d2 (loop $l3
+        (br_if $d2 (i32.ge_u (local.get $p) (local.get $n)))
+        (local.set $id (i32.load (i32.add (local.get $idx) (i32.shl (local.get $p) (i32.const 2)))))
+        (if (i32.and (i32.ge_u (local.get $id) (local.get $u0)) (i32.lt_u (local.get $id) (local.get $u1))) (then
+          (local.set $src (i32.add (local.get $g) (i32.shl (i32.mul (local.get $p) (local.get $row)) (i32.const 2))))
+          (local.set $dst (i32.add (local.get $o) (i32.shl (i32.mul (local.get $id) (local.get $row)) (i32.const 2))))
+      (local.set $i (i32.const 0))
+      (local.set $end (i32.shl (local.get $row) (i32.const 2)))
+      (local.set $vend (i32.sub (local.get $end) (i32.and (i32.sub (local.get $end) (local.get $i)) (i32.const 15))))
+      (block $vd0 (loop $vl1
+        (br_if $vd0 (i32.ge_u (local.get $i) (local.get $vend)))
+        (local.set $x0 (v128.load (i32.add (local.get $dst) (local.get $i)))) (local.set $x1 (v128.load (i32.add (local.get $src) (local.get $i))))
+        (local.set $y0 (f32x4.add (local.get $x0) (local.get $x1)))
+        (v128.store (i32.add (local.get $dst) (local.get $i)) (local.set $cn (local.get $y0)) (v128.bitselect (v128.const i32x4 2143289344 2143289344 2143289344 2143289344) (local.get $cn) (f32x4.ne (local.get $cn) (local.get $cn))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vl1)))
+      (if (i32.lt_u (local.get $i) (local.get $end)) (then
+        (local.set $x0 (v128.const i32x4 0 0 0 0)) (local.set $x0 (f32x4.replace_lane 0 (local.get $x0) (f32.load (i32.add (local.get $dst) (local.get $i))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 4)) (local.get $end)) (then (local.set $x0 (f32x4.replace_lane 1 (local.get $x0) (f32.load (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 4))))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 8)) (local.get $end)) (then (local.set $x0 (f32x4.replace_lane 2 (local.get $x0) (f32.load (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 8))))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 12)) (local.get $end)) (then (local.set $x0 (f32x4.replace_lane 3 (local.get $x0) (f32.load (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 12)))))))
+        (local.set $x1 (v128.const i32x4 0 0 0 0)) (local.set $x1 (f32x4.replace_lane 0 (local.get $x1) (f32.load (i32.add (local.get $src) (local.get $i))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 4)) (local.get $end)) (then (local.set $x1 (f32x4.replace_lane 1 (local.get $x1) (f32.load (i32.add (i32.add (local.get $src) (local.get $i)) (i32.const 4))))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 8)) (local.get $end)) (then (local.set $x1 (f32x4.replace_lane 2 (local.get $x1) (f32.load (i32.add (i32.add (local.get $src) (local.get $i)) (i32.const 8))))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 12)) (local.get $end)) (then (local.set $x1 (f32x4.replace_lane 3 (local.get $x1) (f32.load (i32.add (i32.add (local.get $src) (local.get $i)) (i32.const 12)))))))
+        (local.set $y0 (f32x4.add (local.get $x0) (local.get $x1)))
+        (local.set $cs0 (local.set $cn (local.get $y0)) (v128.bitselect (v128.const i32x4 2143289344 2143289344 2143289344 2143289344) (local.get $cn) (f32x4.ne (local.get $cn) (local.get $cn)))) (f32.store (i32.add (local.get $dst) (local.get $i)) (f32x4.extract_lane 0 (local.get $cs0))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 4)) (local.get $end)) (then (f32.store (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 4)) (f32x4.extract_lane 1 (local.get $cs0))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 8)) (local.get $end)) (then (f32.store (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 8)) (f32x4.extract_lane 2 (local.get $cs0))))) (if (i32.lt_u (i32.add (local.get $i) (i32.const 12)) (local.get $end)) (then (f32.store (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 12)) (f32x4.extract_lane 3 (local.get $cs0)))))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $l3))))
+
   (func (export "adamw") (param $w i32) (param $g i32) (param $m i32) (param $v i32)
       (param $b1s f32) (param $c1s f32) (param $b2s f32) (param $c2s f32) (param $sbc2s f32) (param $epss f32)
       (param $steps f32) (param $decays f32) (param $wd i32) (param $u0 i32) (param $u1 i32) (local $b1 v128) (local $c1 v128) (local $b2 v128) (local $c2 v128) (local $sbc2 v128) (local $eps v128) (local $step v128) (local $decay v128) (local $wi v128) (local $mi v128) (local $vi v128) (local $i i32) (local $end i32) (local $vend i32) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $cs0 v128) (local $cs1 v128) (local $cs2 v128) (local $cn v128)

@@ -726,6 +726,35 @@ function gatherStridedKernel(): string {
               (br ${l3})))))`)})`;
 }
 
+/**
+ * Embedding rows: gather_rows copies table row idx[p] to out row p for p in [u0, u1);
+ * scatter_add_rows adds g's row p onto out row idx[p] for every p ascending, for the out rows in
+ * [u0, u1) only (so a thread owns whole output rows, each summed in ascending p).
+ */
+function rowKernels(): string {
+  const G = fn();
+  for (const n of ['r', 'src', 'dst']) G.i(n);
+  const copy = lanewise(G, { ins: [get('src')], outs: [get('dst')], from: '(i32.const 0)', to: '(i32.shl (local.get $row) (i32.const 2))', canonical: false, body: ([x]) => ({ code: '', outs: [x] }) });
+  const gather = `(func (export "gather_rows") (param $t i32) (param $idx i32) (param $o i32) (param $row i32) (param $u0 i32) (param $u1 i32) ${G.decl()}${rowLoop(G, `
+        (local.set $src (i32.add (local.get $t) (i32.shl (i32.mul (i32.load (i32.add (local.get $idx) (i32.shl (local.get $r) (i32.const 2)))) (local.get $row)) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $o) (i32.shl (i32.mul (local.get $r) (local.get $row)) (i32.const 2))))${copy}`)})`;
+  const S = fn();
+  for (const n of ['p', 'id', 'src', 'dst']) S.i(n);
+  const addRow = lanewise(S, { ins: [get('dst'), get('src')], outs: [get('dst')], from: '(i32.const 0)', to: '(i32.shl (local.get $row) (i32.const 2))', body: ([a, b]) => ({ code: '', outs: [add(a, b)] }) });
+  const [d, l] = ['d', 'l'].map((b) => S.label(b));
+  const scatter = `(func (export "scatter_add_rows") (param $g i32) (param $idx i32) (param $o i32) (param $row i32) (param $n i32) (param $u0 i32) (param $u1 i32) ${S.decl()}
+      (local.set $p (i32.const 0))
+      (block ${d} (loop ${l}
+        (br_if ${d} (i32.ge_u (local.get $p) (local.get $n)))
+        (local.set $id (i32.load (i32.add (local.get $idx) (i32.shl (local.get $p) (i32.const 2)))))
+        (if (i32.and (i32.ge_u (local.get $id) (local.get $u0)) (i32.lt_u (local.get $id) (local.get $u1))) (then
+          (local.set $src (i32.add (local.get $g) (i32.shl (i32.mul (local.get $p) (local.get $row)) (i32.const 2))))
+          (local.set $dst (i32.add (local.get $o) (i32.shl (i32.mul (local.get $id) (local.get $row)) (i32.const 2))))${addRow}))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br ${l}))))`;
+  return gather + '\n\n  ' + scatter;
+}
+
 /** Sequential scalar sums (one accumulator, ascending): Σ x and acc0 + Σ f32(x·x). */
 function sequentialKernels(): string {
   return `(func (export "sum_all") (param $x i32) (param $n i32) (result f32) (local $i i32) (local $end i32) (local $acc f32)
@@ -831,6 +860,8 @@ export function vecWat(): string {
   ${sequentialKernels()}
 
   ${gatherStridedKernel()}
+
+  ${rowKernels()}
 
   ${optimizerKernels()}
 )
