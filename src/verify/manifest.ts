@@ -10,7 +10,8 @@
 //                window starts (u32)
 //   schedule     Merkle root over the steps of keccak256(abi.encode(uint64 s, uint64 epochAfter,
 //                bytes32[] commits of the step's schedule inputs, by name)) (step-inputs.ts)
-//   program      Merkle root over the op leaves of one step (trace.ts)
+//   program      keccak256(abi.encode(uint32 S, uint32 I, uint32 nOps, bytes32 root)): the shape of a
+//                step's memory and the Merkle root over its op leaves (trace.ts programHash)
 // manifestHash = keccak256(abi.encode(specHash, datasetRoot, initState, dataOrder, schedule, program)).
 import { encodeAbiParameters, keccak256, type Hex } from 'viem';
 import { InputError } from '../errors.ts';
@@ -18,7 +19,7 @@ import type { JobSpec } from '../train/spec.ts';
 import { prepareJob, stateHashOf, type Job } from '../train/train.ts';
 import { hex, keccak, MerkleTree } from './merkle.ts';
 import { batchInput, commitOf, dataInputs, epochAfter, scheduleInputs } from './step-inputs.ts';
-import { traceStep, type Program } from './trace.ts';
+import { programHash, traceStep, type Program } from './trace.ts';
 
 export interface Manifest {
   specHash: Hex;
@@ -86,7 +87,7 @@ export function computeManifest(spec: JobSpec, baseDir: string, job: Job = prepa
     initState,
     dataOrder: hex(dataOrder.root),
     schedule: hex(schedule.root),
-    program: hex(program.root),
+    program: hex(programHash(program)),
   };
   return {
     manifest,

@@ -83,6 +83,23 @@ export function programLeaf(index: number, inSlots: readonly number[], outSlot: 
   return keccak(Buffer.from(enc.slice(2), 'hex'));
 }
 
+/** The manifest's `program`: keccak256(abi.encode(uint32 S, uint32 I, uint32 nOps, bytes32 opsRoot)) (StepJudge.sol). */
+export function programHash(p: Program): Uint8Array {
+  const enc = encodeAbiParameters(
+    [{ type: 'uint32' }, { type: 'uint32' }, { type: 'uint32' }, { type: 'bytes32' }],
+    [p.stateNames.length, p.inputNames.length, p.ops.length, `0x${Buffer.from(p.root).toString('hex')}`],
+  );
+  return keccak(Buffer.from(enc.slice(2), 'hex'));
+}
+
+/**
+ * The level-2 game's claim: only the state part of the memory after the last op, so that the judge
+ * call opening level 2 needs nothing the caller could choose (StepJudge.sol).
+ */
+export function finalLeaf(stateRoot: Uint8Array): Uint8Array {
+  return keccak(stateRoot, new Uint8Array(32));
+}
+
 export function memRoot(stateRoot: Uint8Array, opsRoot: Uint8Array): Uint8Array {
   return keccak(stateRoot, opsRoot);
 }
@@ -107,6 +124,11 @@ export interface TraceOptions {
   tamper?: (index: number, commit: Uint8Array) => Uint8Array;
   /** false: derive the program only (no commitments, no memory roots: cheap). */
   commits?: boolean;
+  /**
+   * Change op `index`'s output in place before it is committed: everything after it computes from
+   * the changed value, as a solver's faulty run would (the adversary tests' fault injection).
+   */
+  mutate?: (index: number, output: TraceValue) => void;
 }
 
 /**
@@ -225,6 +247,7 @@ export function traceStep(job: Job, step: number, opts: TraceOptions = {}): Step
     op(r: OpRecord) {
       const where = `step ${step}, op ${ops.length} (${r.kind})`;
       const ins = r.inputs.map((v, k) => resolve(v, `${where} input ${k}`));
+      opts.mutate?.(ops.length, r.output);
       const out = valueOf(r.output);
       let outSlot: number | null = null;
       if (STATE_WRITERS.has(r.kind)) {
