@@ -1,9 +1,10 @@
 // Whole op disputes (levels 3+4) on a real anvil, for every kind of the op table: an honest
 // defender against a lying challenger, and a lying defender — a wrong output element at a random
 // position, or a wrong intermediate scalar step of a random element — against an honest
-// challenger; each ends with the honest side winning, at the step where the lie starts. Then the
-// timeouts, every refused move (reverted, nothing changed), and a fast-check property over random
-// kinds, lies and arities.
+// challenger; each ends with the honest side winning, at the step where the lie starts. The
+// parties take turns (one transaction each: choose a part of the other's reveal, reveal inside
+// it), so the final post-state is claimed by either side. Then the timeouts, every refused move
+// (reverted, nothing changed), and a fast-check property over random kinds, lies and arities.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
@@ -12,12 +13,12 @@ import { startAnvil, type Anvil } from '../src/chain/anvil.ts';
 import { devAccount } from '../src/chain/client.ts';
 import { ContractRevertError } from '../src/chain/errors.ts';
 import {
-  answerStates, deployOpJudge, getOpDispute, judgeCallArgs, judgeOpStep, opCaseOf, opJudgeClient, openOpDispute, opOutcome,
-  playOpDispute, revealStates, timeoutOpDispute, type OpJudgeClient, type OpJudgeDeployment, type Party,
+  actOnOpDispute, deployOpJudge, getOpDispute, judgeCallArgs, judgeOpStep, lastRevealed, moveStates, opCaseOf, opJudgeClient,
+  openOpDispute, opOutcome, playOpDispute, revealStates, takeTurn, timeoutOpDispute, type OpJudgeClient, type OpJudgeDeployment, type Party,
 } from '../src/chain/op-judge.ts';
 import { createTestClient, http } from 'viem';
 import { randomU32s, rngStream } from '../src/engine/rng.ts';
-import { OpProver, elementValue, encodeOp, isCompare, type Fault } from '../src/verify/ops/index.ts';
+import { OpProver, elementValue, encodeOp, isCompare, partOf, type Fault } from '../src/verify/ops/index.ts';
 import { sameResult } from '../src/verify/scalar.ts';
 import { cases, type OpCase } from './op-judge-cases.ts';
 
@@ -93,7 +94,7 @@ test('every kind: the honest side wins against a wrong output element, a wrong s
     let r = await play(id, liar, honest);
     assert.equal(r.phase, 'challenger-won', `${oc.name}: wrong output element`);
     assert.equal(r.judgedStep, e * S + S - 1, `${oc.name}: judged at the write slot of element ${e}`);
-    const rounds = r.rounds;
+    const rounds = r.moves;
     // (2) the defender lies at a scalar step inside element e's program (kinds with a program)
     const fault = S > 1 ? faultAt(honest, e, rnd[1] % (S - 1)) : null;
     let faultNote = S > 1 ? 'no value-changing step fault (NaN/Inf data)' : 'no program (movement)';
@@ -110,28 +111,33 @@ test('every kind: the honest side wins against a wrong output element, a wrong s
     ({ id } = await openOpDispute(D, opCaseOf(honest, parties())));
     r = await play(id, honest, lyingChallenger);
     assert.equal(r.phase, 'defender-won', `${oc.name}: lying challenger`);
-    rows.push(`${oc.name.padEnd(36)} E ${String(E).padStart(5)} S ${String(S).padStart(5)} T ${String(honest.steps).padStart(7)} rounds ${rounds}  ${faultNote}`);
+    rows.push(`${oc.name.padEnd(36)} E ${String(E).padStart(5)} S ${String(S).padStart(5)} T ${String(honest.steps).padStart(7)} moves ${rounds}  ${faultNote}`);
   }
   console.log(rows.map((x) => `# ${x}`).join('\n'));
 });
 
-test('the challenger may make the judge call itself; the outcome is the same', async () => {
+test('a third party may make the judge call; drivers acting through actOnOpDispute end the same', async () => {
   const oc = CASES.find((c) => c.d.kind === 'matmul')!;
   const honest = new OpProver(oc.d, oc.inputs);
   const liar = new OpProver(oc.d, oc.inputs, { output: wrongOutput(honest, 3) });
-  const { id } = await openOpDispute(D, opCaseOf(liar, parties()));
-  for (;;) {
-    const g = await getOpDispute(D, id);
-    if (g.phase === 'judging') break;
-    if (g.phase === 'defender-moves') {
-      const leaves = liar.reveal(g.lo, g.hi, dep.arity).map((b) => bytesToHex(b));
-      await revealStates(D, id, leaves);
-      const choice = honest.choose(g.lo, g.hi, dep.arity, leaves.map((h) => Uint8Array.from(Buffer.from(h.slice(2), 'hex'))));
-      await answerStates(C, id, leaves, choice);
-    }
+  let { id } = await openOpDispute(D, opCaseOf(liar, parties()));
+  const dp: Party = { client: D, prover: liar }, cp: Party = { client: C, prover: honest };
+  for (let g = await getOpDispute(D, id); g.phase !== 'judging'; g = await getOpDispute(D, id)) {
+    await takeTurn(id, g.phase === 'defender-moves' ? dp : cp, g.revealed === `0x${'00'.repeat(32)}` ? null : await lastRevealed(D, id));
   }
   await judgeOpStep(X, id, honest); // a third party, with the honest side's proof data
   assert.equal(await opOutcome(D, id), 'challenger-won');
+  // both sides as drivers that only call actOnOpDispute whenever they look
+  ({ id } = await openOpDispute(D, opCaseOf(liar, parties())));
+  const seen: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const a = await actOnOpDispute(id, dp, 'defender');
+    const b = await actOnOpDispute(id, cp, 'challenger');
+    seen.push(a.action, b.action);
+    if (a.action === 'over' && b.action === 'over') break;
+  }
+  assert.equal(await opOutcome(D, id), 'challenger-won');
+  assert.ok(seen.includes('judged'));
 });
 
 async function rejects(p: Promise<unknown>, name: string): Promise<void> {
@@ -145,39 +151,62 @@ async function rejects(p: Promise<unknown>, name: string): Promise<void> {
 test('timeouts: a silent defender, a silent challenger, a judge call nobody makes', async () => {
   const oc = CASES.find((c) => c.d.kind === 'sum')!;
   const honest = new OpProver(oc.d, oc.inputs);
+  const k = dep.arity;
   const testClient = createTestClient({ mode: 'anvil', transport: http(anvil.url) });
   const wait = async (s: number) => {
     await testClient.increaseTime({ seconds: s });
     await testClient.mine({ blocks: 1 });
   };
-  // silent defender
-  let { id } = await openOpDispute(D, opCaseOf(honest, { ...parties(), moveTimeout: 100 }));
+  const open = async () => (await openOpDispute(D, opCaseOf(honest, { ...parties(), moveTimeout: 100 }))).id;
+  const dp: Party = { client: D, prover: honest }, cp: Party = { client: C, prover: honest };
+  // silent defender at the first reveal
+  let id = await open();
   await rejects(timeoutOpDispute(X, id), 'NotTimedOut');
   await wait(101);
-  await rejects(revealStates(D, id, honest.reveal(0, honest.steps, dep.arity).map((b) => bytesToHex(b))), 'MoveTooLate');
-  await timeoutOpDispute(X, id);
+  await rejects(revealStates(D, id, honest.reveal(0, honest.steps, k).map((b) => bytesToHex(b))), 'MoveTooLate');
+  assert.equal((await actOnOpDispute(id, cp, 'challenger')).action, 'timed-out');
   assert.equal(await opOutcome(D, id), 'challenger-won');
   // silent challenger
-  ({ id } = await openOpDispute(D, opCaseOf(honest, { ...parties(), moveTimeout: 100 })));
-  await revealStates(D, id, honest.reveal(0, honest.steps, dep.arity).map((b) => bytesToHex(b)));
+  id = await open();
+  await takeTurn(id, dp, null);
   await wait(101);
-  await timeoutOpDispute(X, id);
+  assert.equal((await actOnOpDispute(id, cp, 'challenger')).action, 'waiting'); // its own turn is late: nothing to do
+  assert.equal((await actOnOpDispute(id, dp, 'defender')).action, 'timed-out');
   assert.equal(await opOutcome(D, id), 'defender-won');
-  // nobody calls the judge: the defender's burden
-  ({ id } = await openOpDispute(D, opCaseOf(honest, { ...parties(), moveTimeout: 100 })));
-  for (;;) {
-    const g = await getOpDispute(D, id);
-    if (g.phase !== 'defender-moves') break;
-    const leaves = honest.reveal(g.lo, g.hi, dep.arity).map((b) => bytesToHex(b));
-    await revealStates(D, id, leaves);
-    await answerStates(C, id, leaves, 0);
-  }
-  assert.equal((await getOpDispute(D, id)).phase, 'judging');
+  // silent defender at a later turn
+  id = await open();
+  await takeTurn(id, dp, null);
+  await takeTurn(id, cp, await lastRevealed(C, id));
   await wait(101);
-  await rejects(judgeOpStep(D, id, honest), 'MoveTooLate');
   await timeoutOpDispute(X, id);
   assert.equal(await opOutcome(D, id), 'challenger-won');
-  await rejects(timeoutOpDispute(X, id), 'WrongPhase');
+  // nobody calls the judge: the post-state's claimant loses
+  for (const lastPart of [true, false]) {
+    id = await open();
+    let shown: Hex[] | null = null;
+    for (let g = await getOpDispute(D, id); g.phase !== 'judging'; g = await getOpDispute(D, id)) {
+      const me = g.phase === 'defender-moves' ? D : C;
+      if (shown === null) {
+        shown = honest.reveal(g.lo, g.hi, k).map((b) => bytesToHex(b));
+        await revealStates(me, id, shown);
+        continue;
+      }
+      // always the last part (keeps the defender's claim) or the first (the other's point becomes the post)
+      const prev: Hex[] = shown;
+      const choice: number = lastPart ? prev.length : 0;
+      const [lo, hi] = partOf(g.lo, g.hi, prev.length, choice);
+      const mine: Hex[] = hi - lo > 1 ? honest.reveal(lo, hi, k).map((b) => bytesToHex(b)) : [];
+      await moveStates(me, id, prev, choice, mine);
+      shown = mine;
+    }
+    const g = await getOpDispute(D, id);
+    await wait(101);
+    await rejects(judgeOpStep(D, id, honest), 'MoveTooLate');
+    await timeoutOpDispute(X, id);
+    assert.equal(await opOutcome(D, id), g.postByChallenger ? 'defender-won' : 'challenger-won', `claimant ${g.postByChallenger ? 'challenger' : 'defender'}`);
+    if (lastPart) assert.equal(g.postByChallenger, false);
+    await rejects(timeoutOpDispute(X, id), 'WrongPhase');
+  }
 });
 
 test('refused moves revert and change nothing', async () => {
@@ -197,31 +226,39 @@ test('refused moves revert and change nothing', async () => {
   const { id } = await openOpDispute(D, base);
   const before = await getOpDispute(D, id);
   const leaves = honest.reveal(0, honest.steps, k).map((b) => bytesToHex(b));
-  // reveal: wrong mover, wrong count
+  // the first reveal: wrong mover, wrong count; no move before it
   await rejects(revealStates(C, id, leaves), 'NotYourMove');
   await rejects(revealStates(D, id, leaves.slice(1)), 'BadLeafCount');
-  await rejects(answerStates(C, id, leaves, 0), 'WrongPhase');
+  await rejects(moveStates(D, id, [], 0, leaves), 'NotRevealed');
+  await rejects(moveStates(C, id, leaves, 0, leaves), 'NotYourMove');
   assert.deepEqual(await getOpDispute(D, id), before);
   await revealStates(D, id, leaves);
-  // answer: wrong mover, other leaves than revealed, a choice past the parts
-  await rejects(answerStates(D, id, leaves, 0), 'NotYourMove');
+  await rejects(revealStates(D, id, leaves), 'WrongPhase');
+  // a move: wrong mover, other leaves than revealed, a choice past the parts, a wrong count of its own
+  const mine = honest.reveal(...partOf(0, honest.steps, leaves.length, 0), k).map((b) => bytesToHex(b));
+  await rejects(moveStates(D, id, leaves, 0, mine), 'NotYourMove');
   const other = [...leaves];
   other[2] = leaves[3];
-  await rejects(answerStates(C, id, other, 2), 'NotRevealed');
-  await rejects(answerStates(C, id, leaves, leaves.length + 1), 'BadChoice');
-  await rejects(revealStates(D, id, leaves), 'WrongPhase');
-  // play down to the judge with the last part each time, then bad judge calls
-  await answerStates(C, id, leaves, leaves.length);
-  for (;;) {
-    const g = await getOpDispute(D, id);
-    if (g.phase !== 'defender-moves') break;
-    const l = honest.reveal(g.lo, g.hi, k).map((b) => bytesToHex(b));
-    await revealStates(D, id, l);
-    await answerStates(C, id, l, l.length);
+  await rejects(moveStates(C, id, other, 0, mine), 'NotRevealed');
+  await rejects(moveStates(C, id, leaves, leaves.length + 1, mine), 'BadChoice');
+  await rejects(moveStates(C, id, leaves, 0, mine.slice(1)), 'BadLeafCount');
+  // the defender's second turn may not reveal again as a first reveal
+  await moveStates(C, id, leaves, 0, mine);
+  await rejects(revealStates(D, id, mine), 'AlreadyRevealed');
+  // play down to the judge with the last part each time (a one-step part takes no leaves)
+  let shown = mine;
+  for (let g = await getOpDispute(D, id); g.phase !== 'judging'; g = await getOpDispute(D, id)) {
+    const me = g.phase === 'defender-moves' ? D : C;
+    const m = shown.length;
+    const [nlo] = partOf(g.lo, g.hi, m, m);
+    const next = g.hi - nlo > 1 ? honest.reveal(nlo, g.hi, k).map((b) => bytesToHex(b)) : [];
+    if (next.length === 0) await rejects(moveStates(me, id, shown, m, [leaves[0]]), 'BadLeafCount');
+    await moveStates(me, id, shown, m, next);
+    shown = next;
   }
   const g = await getOpDispute(D, id);
   assert.equal(g.phase, 'judging');
-  assert.equal(g.hi, honest.steps);
+  assert.equal(g.hi, Math.floor(honest.steps / (leaves.length + 1)));
   const [op, inputs, pre, openings] = judgeCallArgs(honest, g.lo);
   const judge = (args: unknown[]) =>
     D.wallet!.writeContract({ address: dep.opJudge, abi: dep.abi, functionName: 'judge', args, account: D.account!, chain: D.wallet!.chain }).catch((e) => {
@@ -257,6 +294,7 @@ test('fast-check: random kind, lie, position and arity — the honest side alway
   const deps: OpJudgeDeployment[] = [];
   for (const a of arities) deps.push(await deployOpJudge(anvil.url, { arity: a }));
   const clients = await Promise.all(deps.map(async (d) => ({ D: await opJudgeClient(d, devAccount(1)), C: await opJudgeClient(d, devAccount(2)) })));
+  const claimants = new Set<string>();
   const small = CASES.filter((c) => c.d.kind !== 'sumSquares' && c.d.kind !== 'matmul' || c.name.startsWith('matmul tA'));
   await fc.assert(
     fc.asyncProperty(
@@ -278,9 +316,12 @@ test('fast-check: random kind, lie, position and arity — the honest side alway
         const r = await playOpDispute(id, { client: d, prover: def }, { client: c, prover: cha });
         assert.equal(r.phase, defenderLies ? 'challenger-won' : 'defender-won', `${oc.name} arity ${arities[ai]}`);
         if (defenderLies) assert.equal(r.judgedStep, e * honest.c.S + (fault ? fault.slot : honest.c.S - 1));
-        assert.ok(r.rounds <= Math.ceil(Math.log2(honest.steps) / Math.log2(arities[ai])) + 1, `${r.rounds} rounds for ${honest.steps} steps`);
+        const g = await getOpDispute(d, id);
+        claimants.add(g.postByChallenger ? 'challenger' : 'defender');
+        assert.ok(r.moves <= Math.ceil(Math.log2(honest.steps) / Math.log2(arities[ai])) + 1, `${r.moves} moves for ${honest.steps} steps`);
       },
     ),
     { numRuns: 24, seed: 7 },
   );
+  assert.deepEqual([...claimants].sort(), ['challenger', 'defender'], 'disputes ended on claims of both sides');
 });

@@ -15,12 +15,17 @@ pragma solidity ^0.8.28;
 /// clears the registers. leaf = keccak256(abi.encode(outRoot, pc, regs)). Genesis: the all-zero
 /// output, pc 0, zero registers; claim: the defender's output root, pc 0, zero registers.
 ///
-/// The game is a k-ary dissection without a committed root (docs §4, "below level 0"): the
-/// defender reveals the k-1 states that split the disputed range into k parts, the challenger
-/// names the first part it disputes; when one step is left, anyone calls `judge` with the agreed
-/// pre-state and the operand openings, and the contract recomputes that one step (SoftFloat32).
-/// The defender loses if it misses a reveal or the judge call (showing its step is its burden), the
-/// challenger if it misses an answer.
+/// The game is a k-ary dissection without a committed root (docs §4, "below level 0") in which the
+/// parties take turns, one transaction per turn: the defender opens by revealing the k-1 states that
+/// split (0, T) into k parts; each later move names the first part of the other party's last reveal
+/// that the mover disputes and reveals the mover's own k-1 split states inside it (fewer near the
+/// end). So the agreed pre-state was revealed by one party and accepted by the other, and the
+/// disputed post-state is claimed by the party that revealed it (or inherited from the enclosing
+/// part). When one step is left, anyone calls `judge` with the pre-state and the operand openings:
+/// the contract recomputes that step (SoftFloat32) and the post-state's claimant wins exactly when
+/// its claim is right. An honest party never loses: every pre-state is honest (it revealed it or
+/// accepted it) and a post-state it disputes is wrong. The party whose turn it is loses a missed
+/// deadline; when nobody makes the judge call in time, the post-state's claimant loses.
 interface IOpJudge {
     /// What the level-2 judge hands over.
     struct OpCase {
@@ -50,8 +55,9 @@ interface IOpJudge {
     event OpDisputeOpened(
         uint256 indexed id, address indexed creator, address indexed challenger, address defender, uint48 steps, bytes32 context
     );
-    event StatesRevealed(uint256 indexed id, uint48 lo, uint48 hi, bytes32[] leaves, uint40 deadline);
-    event PartChosen(uint256 indexed id, uint256 choice, uint48 lo, uint48 hi, uint40 deadline);
+    /// `byDefender`: who revealed; the leaves are the states at the split points of (lo, hi).
+    event StatesRevealed(uint256 indexed id, bool byDefender, uint48 lo, uint48 hi, bytes32[] leaves, uint40 deadline);
+    event PartChosen(uint256 indexed id, bool byDefender, uint256 choice, uint48 lo, uint48 hi);
     event StepJudged(uint256 indexed id, uint48 step, bool defenderWon);
     event OpDisputeResolved(uint256 indexed id, bool defenderWon, bool byTimeout);
 
@@ -59,21 +65,23 @@ interface IOpJudge {
     /// malformed descriptor, a wrong number of inputs or an output root that does not make `output`.
     function open(OpCase calldata c) external returns (uint256 id);
 
-    /// Defender: the states at the k-1 (or, near the end, hi-lo-1) split points of (lo, hi), in order.
+    /// Defender's first move: the states at the k-1 split points of (0, T), in order.
     function reveal(uint256 id, bytes32[] calldata leaves) external;
 
-    /// Challenger: the revealed leaves again and the part it disputes: choice i (0-based) is the part
-    /// ending at revealed leaf i; choice == leaves.length is the last part (it agrees with them all).
-    function answer(uint256 id, bytes32[] calldata leaves, uint256 choice) external;
+    /// A later move by the party whose turn it is: the other party's last reveal again (`revealed`),
+    /// the part the mover disputes (choice i, 0-based, is the part ending at revealed leaf i;
+    /// choice == revealed.length the last part: it agrees with them all) and the mover's own states
+    /// at the split points of that part (none when the part is one step).
+    function move(uint256 id, bytes32[] calldata revealed, uint256 choice, bytes32[] calldata leaves) external;
 
     /// One step left: recompute it from the agreed pre-state and decide. Anyone may call.
     function judge(uint256 id, bytes calldata op, bytes32[] calldata inputs, State calldata pre, Opening[] calldata openings)
         external;
 
-    /// After a missed deadline: the party whose move it was loses.
+    /// After a missed deadline: the party whose turn it was loses (at judging: the post's claimant).
     function timeout(uint256 id) external;
 
-    /// The dispute's phase (the numbers of BisectionGame's Phase): 0 none, 1 defender moves,
-    /// 2 challenger moves, 3 judging, 5 defender won, 6 challenger won.
+    /// The dispute's phase (the numbers of BisectionGame's Phase): 0 none, 1 defender's turn,
+    /// 2 challenger's turn, 3 judging, 5 defender won, 6 challenger won.
     function outcome(uint256 id) external view returns (uint8);
 }

@@ -9,8 +9,8 @@ import {TensorCommit} from "./TensorCommit.sol";
 /// @title OpJudge: dispute levels 3 and 4 as one k-ary game over an op's scalar steps, ending in
 /// one step the contract recomputes (IOpJudge.sol describes the states and the moves).
 /// @notice Holds no money. The level-2 judge that opened a dispute reads `outcome` and resolves
-/// its own game. Gas per round: a reveal (k-1 leaves in calldata and the log, one hash stored) and
-/// an answer (the leaves again, the chosen range and endpoint leaves stored).
+/// its own game. One transaction per turn: the other party's k-1 leaves again (checked against
+/// their stored hash), the chosen part, the mover's own k-1 leaves (hashed and logged).
 contract OpJudge is IOpJudge {
     uint8 internal constant DEFENDER_MOVES = 1;
     uint8 internal constant CHALLENGER_MOVES = 2;
@@ -31,12 +31,13 @@ contract OpJudge is IOpJudge {
         uint40 deadline;
         uint8 phase;
         uint32 moveTimeout;
+        bool postByChallenger; // who claims the post-state (initially the defender: its output)
         address defender;
         uint48 lo; // state lo (after lo steps) is agreed
         uint48 hi; // state hi is disputed
-        bytes32 pre; // leaf of state lo
-        bytes32 post; // the defender's leaf of state hi
-        bytes32 revealed; // keccak256 of the leaves revealed this round
+        bytes32 pre; // leaf of state lo (bytes32(0) while lo == 0: the genesis, derived from the op)
+        bytes32 post; // leaf of state hi, as its claimant has it
+        bytes32 revealed; // keccak256 of the leaves revealed last (bytes32(0) before the first reveal)
         bytes32 opHash; // keccak256(abi.encode(op, inputs))
     }
 
@@ -57,6 +58,7 @@ contract OpJudge is IOpJudge {
     error BadOutputRoot();
     error BadLeafCount(uint256 given, uint256 expected);
     error NotRevealed();
+    error AlreadyRevealed();
     error BadChoice(uint256 choice);
     error NotThisOp();
     error NotThePreState();
@@ -81,7 +83,6 @@ contract OpJudge is IOpJudge {
         if (T >= 2 ** 48) revert TooManySteps(T);
         if (TensorCommit.commitOf(d.outShape, c.outputRoot) != c.output) revert BadOutputRoot();
         uint32[16] memory zero;
-        bytes32 genesis = _leaf(TensorCommit.zeroRoot(E), 0, zero);
         bytes32 claim = _leaf(c.outputRoot, 0, zero);
         id = ++disputeCount;
         Dispute storage g = _disputes[id];
@@ -89,13 +90,12 @@ contract OpJudge is IOpJudge {
         g.defender = c.defender;
         g.moveTimeout = c.moveTimeout;
         g.hi = uint48(T);
-        g.pre = genesis;
-        g.post = claim;
+        g.post = claim; // g.pre stays 0: the genesis (all-zero output, pc 0, zero registers)
         g.opHash = keccak256(abi.encode(c.op, c.inputs));
         g.deadline = uint40(block.timestamp) + c.moveTimeout;
         emit OpDisputeOpened(id, msg.sender, c.challenger, c.defender, uint48(T), c.context);
         if (T == 0) {
-            _finish(id, g, claim == genesis, false); // nothing to compute: the empty output
+            _finish(id, g, claim == _leaf(bytes32(0), 0, zero), false); // nothing to compute: the empty output
         } else {
             g.phase = T == 1 ? JUDGING : DEFENDER_MOVES;
         }
@@ -103,33 +103,47 @@ contract OpJudge is IOpJudge {
 
     function reveal(uint256 id, bytes32[] calldata leaves) external {
         Dispute storage g = _move(id, DEFENDER_MOVES);
-        uint256 L = g.hi - g.lo;
-        uint256 m = (L < arity ? L : arity) - 1;
-        if (leaves.length != m) revert BadLeafCount(leaves.length, m);
-        g.revealed = keccak256(abi.encodePacked(leaves));
-        g.phase = CHALLENGER_MOVES;
-        uint40 deadline = uint40(block.timestamp) + g.moveTimeout;
-        g.deadline = deadline;
-        emit StatesRevealed(id, g.lo, g.hi, leaves, deadline);
+        if (g.revealed != bytes32(0)) revert AlreadyRevealed();
+        _reveal(id, g, true, g.lo, g.hi, leaves);
     }
 
-    function answer(uint256 id, bytes32[] calldata leaves, uint256 choice) external {
-        Dispute storage g = _move(id, CHALLENGER_MOVES);
-        if (keccak256(abi.encodePacked(leaves)) != g.revealed) revert NotRevealed();
-        uint256 m = leaves.length;
+    function move(uint256 id, bytes32[] calldata revealed, uint256 choice, bytes32[] calldata leaves) external {
+        Dispute storage g = _dispute(id);
+        bool byDefender = g.phase == DEFENDER_MOVES;
+        g = _move(id, byDefender ? DEFENDER_MOVES : CHALLENGER_MOVES);
+        if (g.revealed == bytes32(0) || keccak256(abi.encodePacked(revealed)) != g.revealed) revert NotRevealed();
+        uint256 m = revealed.length;
         if (choice > m) revert BadChoice(choice);
         uint256 lo = g.lo;
         uint256 L = g.hi - lo;
         uint256 newLo = lo + (choice * L) / (m + 1);
         uint256 newHi = choice == m ? g.hi : lo + ((choice + 1) * L) / (m + 1);
-        if (choice > 0) g.pre = leaves[choice - 1];
-        if (choice < m) g.post = leaves[choice];
+        if (choice > 0) g.pre = revealed[choice - 1];
+        if (choice < m) {
+            g.post = revealed[choice];
+            g.postByChallenger = byDefender; // the other party revealed it
+        }
         g.lo = uint48(newLo);
         g.hi = uint48(newHi);
-        g.phase = newHi - newLo == 1 ? JUDGING : DEFENDER_MOVES;
+        emit PartChosen(id, byDefender, choice, uint48(newLo), uint48(newHi));
+        if (newHi - newLo == 1) {
+            if (leaves.length != 0) revert BadLeafCount(leaves.length, 0);
+            g.phase = JUDGING;
+            g.deadline = uint40(block.timestamp) + g.moveTimeout;
+        } else {
+            _reveal(id, g, byDefender, newLo, newHi, leaves);
+        }
+    }
+
+    function _reveal(uint256 id, Dispute storage g, bool byDefender, uint256 lo, uint256 hi, bytes32[] calldata leaves) private {
+        uint256 L = hi - lo;
+        uint256 m = (L < arity ? L : arity) - 1;
+        if (leaves.length != m) revert BadLeafCount(leaves.length, m);
+        g.revealed = keccak256(abi.encodePacked(leaves));
+        g.phase = byDefender ? CHALLENGER_MOVES : DEFENDER_MOVES;
         uint40 deadline = uint40(block.timestamp) + g.moveTimeout;
         g.deadline = deadline;
-        emit PartChosen(id, choice, uint48(newLo), uint48(newHi), deadline);
+        emit StatesRevealed(id, byDefender, uint48(lo), uint48(hi), leaves, deadline);
     }
 
     function timeout(uint256 id) external {
@@ -137,8 +151,8 @@ contract OpJudge is IOpJudge {
         uint8 phase = g.phase;
         if (phase != DEFENDER_MOVES && phase != CHALLENGER_MOVES && phase != JUDGING) revert WrongPhase(id, phase);
         if (block.timestamp <= g.deadline) revert NotTimedOut(id, g.deadline);
-        // The defender misses a reveal or the judge call; the challenger misses an answer.
-        _finish(id, g, phase == CHALLENGER_MOVES, true);
+        // The party whose turn it was loses; with the judge call missing, the post-state's claimant.
+        _finish(id, g, phase == CHALLENGER_MOVES || (phase == JUDGING && g.postByChallenger), true);
     }
 
     function outcome(uint256 id) external view returns (uint8) {
@@ -165,9 +179,16 @@ contract OpJudge is IOpJudge {
     {
         Dispute storage g = _move(id, JUDGING);
         if (keccak256(abi.encode(op, inputs)) != g.opHash) revert NotThisOp();
-        if (_leaf(pre.outRoot, pre.pc, pre.regs) != g.pre) revert NotThePreState();
+        bytes32 preLeaf = g.pre;
+        if (preLeaf == bytes32(0)) {
+            (uint256 E,) = programs.dims(op);
+            uint32[16] memory zero;
+            preLeaf = _leaf(TensorCommit.zeroRoot(E), 0, zero); // the genesis
+        }
+        if (_leaf(pre.outRoot, pre.pc, pre.regs) != preLeaf) revert NotThePreState();
         uint256 t = g.lo;
-        bool defenderWon = _step(op, inputs, pre, openings, t) == g.post;
+        bool claimRight = _step(op, inputs, pre, openings, t) == g.post;
+        bool defenderWon = g.postByChallenger ? !claimRight : claimRight;
         emit StepJudged(id, uint48(t), defenderWon);
         _finish(id, g, defenderWon, false);
     }

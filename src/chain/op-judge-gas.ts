@@ -25,14 +25,15 @@ export interface OpGasRow {
   E: number;
   S: number;
   steps: number;
+  /** Transactions before the judge call: the defender's first reveal and every later move (one per turn). */
   rounds: number;
   open: number;
-  revealMax: number;
-  answerMax: number;
+  firstReveal: number;
+  moveMax: number;
   judgeWrite: number;
   judgeCompute: number | null;
   computeSlot: string | null;
-  /** open + every reveal and answer + the judge call, of the costlier of the two disputes. */
+  /** open + every move + the judge call, of the costlier of the two disputes. */
   dispute: number;
 }
 
@@ -92,7 +93,7 @@ async function measure(dep: OpJudgeDeployment, D: OpJudgeClient, C: OpJudgeClien
     const { id, gasUsed } = await openOpDispute(D, opCaseOf(liar, parties));
     const res = await playOpDispute(id, { client: D, prover: liar }, { client: C, prover: honest });
     if (res.phase !== 'challenger-won') throw new Error(`${r.kind}: the lying defender won`);
-    const moves = [...res.gas.reveals, ...res.gas.answers].reduce((x, y) => x + y, 0n);
+    const moves = res.gas.moves.reduce((x, y) => x + y, 0n);
     return {
       res,
       open: Number(gasUsed),
@@ -123,14 +124,14 @@ async function measure(dep: OpJudgeDeployment, D: OpJudgeClient, C: OpJudgeClien
     computeSlot = `element ${e} slot ${best}${ins ? ` (op ${ins.op})` : ''}`;
     computeTotal = c.total;
   }
-  const rounds = w.res.rounds;
+  const rounds = w.res.moves;
   return {
     kind: r.kind,
     shapes: `${d.inputs.map((t) => `[${t.shape}]`).join(' ')} → [${d.output.shape}]`,
     E, S, steps: honest.steps, rounds,
     open: w.open,
-    revealMax: Number(w.res.gas.reveals.reduce((x, y) => (y > x ? y : x), 0n)),
-    answerMax: Number(w.res.gas.answers.reduce((x, y) => (y > x ? y : x), 0n)),
+    firstReveal: Number(w.res.gas.moves[0] ?? 0n),
+    moveMax: Number(w.res.gas.moves.slice(1).reduce((x, y) => (y > x ? y : x), 0n)),
     judgeWrite: Number(w.res.gas.judge),
     judgeCompute, computeSlot,
     dispute: Math.max(w.total, computeTotal),
@@ -171,9 +172,9 @@ export async function opJudgeGasTable(opts: { full?: boolean; kinds?: string[] }
 }
 
 export function formatGasTable(rows: OpGasRow[]): string {
-  const head = ['kind', 'op', 'E×S steps', 'rounds', 'open', 'reveal', 'answer', 'judge write', 'judge compute', 'whole dispute'];
+  const head = ['kind', 'op', 'E×S steps', 'moves', 'open', '1st reveal', 'move (max)', 'judge write', 'judge compute', 'whole dispute'];
   const body = rows.map((r) => [
-    r.kind, r.shapes, `${r.E}×${r.S}=${r.steps}`, String(r.rounds), String(r.open), String(r.revealMax), String(r.answerMax),
+    r.kind, r.shapes, `${r.E}×${r.S}=${r.steps}`, String(r.rounds), String(r.open), String(r.firstReveal), String(r.moveMax),
     String(r.judgeWrite), r.judgeCompute === null ? '—' : `${r.judgeCompute} (${r.computeSlot})`, String(r.dispute),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

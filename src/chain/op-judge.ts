@@ -7,7 +7,7 @@ import {
   type Abi, type Account, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient,
 } from 'viem';
 import type { ElementOpening } from '../train/commit.ts';
-import { OpProver, splitPoints } from '../verify/ops/prover.ts';
+import { OpProver, partOf, splitPoints } from '../verify/ops/prover.ts';
 import { chainOf, devAccount } from './client.ts';
 import { CONTRACTS_DIR, artifactOf, compileSolidity, loadContractSources, type Artifacts } from './compile.ts';
 import { ChainError, ContractRevertError } from './errors.ts';
@@ -176,15 +176,19 @@ export interface OpDisputeView {
   deadline: number;
   lo: number;
   hi: number;
+  /** bytes32(0) while lo is 0: the genesis. */
   pre: Hex;
   post: Hex;
+  postByChallenger: boolean;
+  /** keccak256 of the last revealed leaves (zero before the first reveal). */
+  revealed: Hex;
 }
 
 export async function getOpDispute(c: OpJudgeClient, id: bigint): Promise<OpDisputeView> {
   const g = await view<Record<string, any>>(c, 'getDispute', [id]);
   return {
     phase: OP_PHASES[Number(g.phase)], challenger: g.challenger, defender: g.defender, deadline: Number(g.deadline),
-    lo: Number(g.lo), hi: Number(g.hi), pre: g.pre, post: g.post,
+    lo: Number(g.lo), hi: Number(g.hi), pre: g.pre, post: g.post, postByChallenger: g.postByChallenger, revealed: g.revealed,
   };
 }
 
@@ -192,12 +196,20 @@ export async function opOutcome(c: OpJudgeClient, id: bigint): Promise<OpPhase> 
   return OP_PHASES[Number(await view<number>(c, 'outcome', [id]))];
 }
 
+/** The defender's first move: its states at the split points of (0, T). */
 export function revealStates(c: OpJudgeClient, id: bigint, leaves: readonly Hex[]): Promise<Sent> {
   return write(c, 'reveal', [id, leaves]);
 }
 
-export function answerStates(c: OpJudgeClient, id: bigint, leaves: readonly Hex[], choice: number): Promise<Sent> {
-  return write(c, 'answer', [id, leaves, BigInt(choice)]);
+/** A later move: the other party's last reveal, the part disputed, the mover's states inside it. */
+export function moveStates(c: OpJudgeClient, id: bigint, revealed: readonly Hex[], choice: number, leaves: readonly Hex[]): Promise<Sent> {
+  return write(c, 'move', [id, revealed, BigInt(choice), leaves]);
+}
+
+/** The leaves a move revealed (from its StatesRevealed log), or [] when it left one step. */
+export function revealedBy(c: OpJudgeClient, sent: Sent): Hex[] {
+  const ev = eventsOf(c, sent.receipt).find((x) => x.eventName === 'StatesRevealed');
+  return ev ? [...(ev.args.leaves as Hex[])] : [];
 }
 
 export function timeoutOpDispute(c: OpJudgeClient, id: bigint): Promise<Sent> {
@@ -233,39 +245,99 @@ export interface Party {
 
 export interface PlayResult {
   phase: OpPhase;
-  rounds: number;
+  /** Transactions of the game before the judge call (the first reveal and every move). */
+  moves: number;
   judgedStep: number | null;
-  gas: { reveals: bigint[]; answers: bigint[]; judge: bigint | null };
+  gas: { moves: bigint[]; judge: bigint | null };
+}
+
+const bytesOf = (h: Hex) => Uint8Array.from(Buffer.from(h.slice(2), 'hex'));
+
+/**
+ * One turn of `me` in an open dispute: the first reveal, or a choice of the first part of the
+ * other party's last reveal `shown` that its own leaves disagree with plus its own leaves inside.
+ * Returns the leaves it revealed.
+ */
+export async function takeTurn(id: bigint, me: Party, shown: readonly Hex[] | null): Promise<{ sent: Sent; leaves: Hex[] }> {
+  const k = me.client.d.arity;
+  const g = await getOpDispute(me.client, id);
+  if (shown === null) {
+    const leaves = me.prover.reveal(g.lo, g.hi, k).map(hex);
+    return { sent: await revealStates(me.client, id, leaves), leaves };
+  }
+  const choice = me.prover.choose(g.lo, g.hi, k, shown.map(bytesOf));
+  const [lo, hi] = partOf(g.lo, g.hi, shown.length, choice);
+  const leaves = hi - lo > 1 ? me.prover.reveal(lo, hi, k).map(hex) : [];
+  return { sent: await moveStates(me.client, id, shown, choice, leaves), leaves };
+}
+
+/** The judge call by whichever party holds the agreed pre-state (an honest one always does). */
+export async function judgeByEither(id: bigint, a: Party, b: Party): Promise<Sent> {
+  const g = await getOpDispute(a.client, id);
+  const pre = (p: OpProver) => (g.pre === `0x${'00'.repeat(32)}` ? g.lo === 0 : hex(p.leaf(g.lo)) === g.pre);
+  const caller = pre(a.prover) ? a : b;
+  return judgeOpStep(caller.client, id, caller.prover);
+}
+
+/** The leaves of the last StatesRevealed of a dispute (from the log; [] before the first reveal). */
+export async function lastRevealed(c: OpJudgeClient, id: bigint): Promise<Hex[]> {
+  const logs = await c.public.getContractEvents({ address: c.d.opJudge, abi: c.d.abi, eventName: 'StatesRevealed', args: { id }, fromBlock: 0n });
+  const last = logs[logs.length - 1] as unknown as { args: { leaves: Hex[] } } | undefined;
+  return last ? [...last.args.leaves] : [];
+}
+
+export type OpAction = 'moved' | 'judged' | 'timed-out' | 'waiting' | 'over';
+
+/**
+ * What a dispute driver calls whenever it looks at an op dispute: this party does what is due —
+ * its turn (the first reveal, or choose + reveal), the judge call when one step is left and it
+ * holds the agreed pre-state, or the timeout when the other side missed its deadline. `shown` may
+ * pass the other party's last leaves (else they are read from the log). Returns what it did.
+ */
+export async function actOnOpDispute(id: bigint, me: Party, role: 'defender' | 'challenger', shown?: readonly Hex[]): Promise<{ action: OpAction; sent?: Sent; deadline: number }> {
+  const g = await getOpDispute(me.client, id);
+  if (g.phase === 'defender-won' || g.phase === 'challenger-won') return { action: 'over', deadline: 0 };
+  const now = Number((await me.client.public.getBlock()).timestamp);
+  const myTurn = (g.phase === 'defender-moves' && role === 'defender') || (g.phase === 'challenger-moves' && role === 'challenger');
+  if (now > g.deadline) {
+    // The other side's turn is late (or nobody judged: the post's claimant loses).
+    const otherLate = !myTurn && (g.phase !== 'judging' || (g.postByChallenger ? role === 'defender' : role === 'challenger'));
+    if (otherLate) return { action: 'timed-out', sent: await timeoutOpDispute(me.client, id), deadline: 0 };
+    return { action: 'waiting', deadline: g.deadline };
+  }
+  if (myTurn) {
+    const zero = g.revealed === `0x${'00'.repeat(32)}`;
+    const { sent } = await takeTurn(id, me, zero ? null : shown ? [...shown] : await lastRevealed(me.client, id));
+    return { action: 'moved', sent, deadline: g.deadline };
+  }
+  if (g.phase === 'judging') {
+    const holdsPre = g.pre === `0x${'00'.repeat(32)}` ? g.lo === 0 : hex(me.prover.leaf(g.lo)) === g.pre;
+    if (holdsPre) return { action: 'judged', sent: await judgeOpStep(me.client, id, me.prover), deadline: g.deadline };
+  }
+  return { action: 'waiting', deadline: g.deadline };
 }
 
 /**
- * Play an open dispute to its end: the defender reveals its leaves, the challenger chooses the
- * first part its own leaves disagree with, the defender calls the judge.
+ * Play an open dispute to its end, both parties following their provers: the defender reveals,
+ * then each turn chooses the first disputed part of the other's last reveal and reveals inside it;
+ * the judge call is made by the party holding the agreed pre-state.
  */
 export async function playOpDispute(id: bigint, defender: Party, challenger: Party): Promise<PlayResult> {
-  const k = defender.client.d.arity;
-  const gas: PlayResult['gas'] = { reveals: [], answers: [], judge: null };
-  let rounds = 0;
+  const gas: PlayResult['gas'] = { moves: [], judge: null };
+  let shown: Hex[] | null = null;
   let judgedStep: number | null = null;
   for (;;) {
     const g = await getOpDispute(defender.client, id);
-    if (g.phase === 'defender-moves') {
-      const leaves = defender.prover.reveal(g.lo, g.hi, k).map(hex);
-      const sent = await revealStates(defender.client, id, leaves);
-      gas.reveals.push(sent.gasUsed);
-      // The challenger reads the revealed leaves from the log.
-      const ev = eventsOf(challenger.client, sent.receipt).find((x) => x.eventName === 'StatesRevealed')!;
-      const shown = ev.args.leaves as Hex[];
-      const points = splitPoints(g.lo, g.hi, k);
-      if (shown.length !== points.length) throw new ChainError('revealed leaf count does not match the split');
-      const choice = challenger.prover.choose(g.lo, g.hi, k, shown.map((h) => Uint8Array.from(Buffer.from(h.slice(2), 'hex'))));
-      gas.answers.push((await answerStates(challenger.client, id, shown, choice)).gasUsed);
-      rounds++;
+    if (g.phase === 'defender-moves' || g.phase === 'challenger-moves') {
+      const me = g.phase === 'defender-moves' ? defender : challenger;
+      const { sent } = await takeTurn(id, me, g.revealed === `0x${'00'.repeat(32)}` ? null : shown);
+      gas.moves.push(sent.gasUsed);
+      shown = revealedBy(me.client, sent);
     } else if (g.phase === 'judging') {
       judgedStep = g.lo;
-      gas.judge = (await judgeOpStep(defender.client, id, defender.prover)).gasUsed;
+      gas.judge = (await judgeByEither(id, defender, challenger)).gasUsed;
     } else {
-      return { phase: g.phase, rounds, judgedStep, gas };
+      return { phase: g.phase, moves: gas.moves.length, judgedStep, gas };
     }
   }
 }

@@ -19,4 +19,4 @@ export {
 export { END, MOP, NO_JUMP, REGS, execute, isCompare, leafOf, uniformWord, type Instr, type MachineState, type Src } from './machine.ts';
 export { broadcastIndex, compile, kernelRange, templateOf, type Compiled } from './programs.ts';
 export { opOf, recordingObserver, type ResolvedRecord, type Value } from './collect.ts';
-export { OpProver, elementValue, evaluateOp, pathLength, runElement, splitPoints, wordsOf, type Fault, type ProverOptions } from './prover.ts';
+export { OpProver, elementValue, evaluateOp, partOf, pathLength, runElement, splitPoints, wordsOf, type Fault, type ProverOptions } from './prover.ts';

@@ -240,6 +240,12 @@ export class OpProver {
   }
 }
 
+/** The part `choice` of (lo, hi) split by `m` revealed points (as OpJudge.move computes it). */
+export function partOf(lo: number, hi: number, m: number, choice: number): [number, number] {
+  const L = hi - lo;
+  return [lo + Math.floor((choice * L) / (m + 1)), choice === m ? hi : lo + Math.floor(((choice + 1) * L) / (m + 1))];
+}
+
 /** The k-1 (or hi-lo-1 when fewer) states a reveal of (lo, hi) names: lo + floor(i (hi-lo) / (m+1)). */
 export function splitPoints(lo: number, hi: number, k: number): number[] {
   const L = hi - lo;
