@@ -122,12 +122,14 @@ describe('postJob and cancelJob', () => {
     assert.deepEqual([(await m.verificationOf(c(0), plain)).steps], [0]);
   });
 
-  test('defaults: 2 verifiers with 2 samples and a window with room for one replacement round', async () => {
+  test('defaults: 2 verifiers, the samples the fee pays for, a window with room for one replacement round', async () => {
     const { manifest: mf, price, duration, steps, checkpointInterval, collateral } = params();
     const { jobId } = await m.postJob(c(SUBMITTER), { manifest: mf, price, duration, steps, checkpointInterval, collateral });
     const j = await m.getJob(c(0), jobId);
     const p = ch.deployment.params;
-    assert.deepEqual([j.verifiers, j.samples], [m.SAMPLING_DEFAULTS.verifiers, m.SAMPLING_DEFAULTS.samples]);
+    // 8 checkpoints, fee 10%, 2 verifiers: 8 × 0.1 / (2 × 0.5 × 0.9) = 0.89 -> at least 1.
+    assert.deepEqual([j.verifiers, j.samples], [2, 1]);
+    assert.deepEqual([m.defaultSamples(10, 2, 1000), m.defaultSamples(18, 2, 1000), m.defaultSamples(100, 2, 1000), m.defaultSamples(3, 2, 5000), m.defaultSamples(5, 0, 1000)], [1, 2, 4, 3, 0]);
     assert.equal(j.challengeWindow, p.minChallengeWindow + p.commitPeriod + m.verifyTime(p));
     assert.equal(m.defaultChallengeWindow(p, 0), p.minChallengeWindow);
   });
@@ -138,7 +140,8 @@ describe('postJob and cancelJob', () => {
     const posting = await m.jobPosting(c(0), jobId);
     assert.deepEqual([posting.specHash, posting.datasetRoot, posting.steps, posting.checkpoints], [h('spec'), h('data'), 4, 4]);
     const withVerifiers = await m.postJob(c(SUBMITTER), { ...legacy, verifiers: 1 });
-    assert.deepEqual([(await m.getJob(c(0), withVerifiers.jobId)).checkpoints, (await m.getJob(c(0), withVerifiers.jobId)).samples], [4, 2]);
+    const j = await m.getJob(c(0), withVerifiers.jobId);
+    assert.deepEqual([j.checkpoints, j.samples, j.challengeWindow], [4, m.defaultSamples(4, 1, 1000), 600]);
   });
 
   test('post reverts on bad parameters and without an allowance', async () => {

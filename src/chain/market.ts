@@ -30,8 +30,28 @@ export interface Manifest {
   program: Hex;
 }
 
-/** The sampling a job asks for when the submitter names none: 2 verifiers, 2 probes each. */
-export const SAMPLING_DEFAULTS = { verifiers: 2, samples: 2 } as const;
+/**
+ * The sampling a job asks for when the submitter names none: 2 verifiers; samples per verifier from
+ * defaultSamples. `samples` here is the most the default ever asks.
+ */
+export const SAMPLING_DEFAULTS = { verifiers: 2, samples: 4 } as const;
+
+/** The solver's compute cost as a share of its pay that the defaults assume (docs/economics.md). */
+export const ASSUMED_COMPUTE_SHARE = 0.5;
+
+/**
+ * Samples per verifier when the submitter names none: as many segments as a verifier's fee share pays
+ * it to replay, at least 1, at most SAMPLING_DEFAULTS.samples and the checkpoints. A verifier
+ * replaying m of n segments spends m/n of the solver's compute (ASSUMED_COMPUTE_SHARE of its pay,
+ * price × (1 − fee)) and earns price × fee / verifiers, so m <= n × fee / (verifiers × share × (1 − fee)).
+ * docs/economics.md shows what this buys: every cheating strategy stays negative, and verifying pays.
+ */
+export function defaultSamples(checkpoints: number, verifiers: number, verifierFeeBps: number): number {
+  if (verifiers === 0) return 0;
+  const fee = verifierFeeBps / 10_000;
+  const paid = fee >= 1 ? Infinity : Math.floor((checkpoints * fee) / (verifiers * ASSUMED_COMPUTE_SHARE * (1 - fee)) + 1e-9);
+  return Math.max(1, Math.min(paid, SAMPLING_DEFAULTS.samples, checkpoints));
+}
 
 export interface PostJobParams {
   manifest: Manifest;
@@ -45,7 +65,7 @@ export interface PostJobParams {
   checkpointInterval: number;
   /** Verifiers to draw (0: optimistic only; anyone may still challenge). Default 2. */
   verifiers?: number;
-  /** Probes (segments) each verifier replays; 0 iff verifiers is 0. Default 2. */
+  /** Probes (segments) each verifier replays; 0 iff verifiers is 0. Default: defaultSamples. */
   samples?: number;
   /** Seconds from result to finalize. Default: defaultChallengeWindow(deployment params, verifiers). */
   challengeWindow?: number;
@@ -234,6 +254,15 @@ export function defaultChallengeWindow(p: Deployment['params'], verifiers: numbe
   return verifiers === 0 ? p.minChallengeWindow : p.minChallengeWindow + p.commitPeriod + verifyTime(p);
 }
 
+/**
+ * The collateral a job asks of its solver when the submitter names none: half the price, at least
+ * twice the dispute bond. A cheat that is caught forfeits it and the pay (docs/economics.md).
+ */
+export function defaultCollateral(price: bigint, disputeBond: bigint | string): bigint {
+  const floor = 2n * BigInt(disputeBond);
+  return price / 2n > floor ? price / 2n : floor;
+}
+
 function toPostParams(c: ChainClient, p: PostJobParams | LegacyPostJobParams) {
   if ('manifest' in p) {
     const verifiers = p.verifiers ?? SAMPLING_DEFAULTS.verifiers;
@@ -244,7 +273,7 @@ function toPostParams(c: ChainClient, p: PostJobParams | LegacyPostJobParams) {
       steps: p.steps,
       checkpointInterval: p.checkpointInterval,
       verifiers,
-      samples: p.samples ?? (verifiers === 0 ? 0 : SAMPLING_DEFAULTS.samples),
+      samples: p.samples ?? defaultSamples(checkpointCount(p.steps, p.checkpointInterval), verifiers, c.deployment.params.verifierFeeBps),
       challengeWindow: p.challengeWindow ?? defaultChallengeWindow(c.deployment.params, verifiers),
       collateral: p.collateral,
     };
@@ -257,7 +286,7 @@ function toPostParams(c: ChainClient, p: PostJobParams | LegacyPostJobParams) {
     steps: v ? 2 * p.checkpoints : p.checkpoints,
     checkpointInterval: v ? 2 : 1,
     verifiers: p.verifiers,
-    samples: v ? Math.min(SAMPLING_DEFAULTS.samples, p.checkpoints) : 0,
+    samples: v ? defaultSamples(p.checkpoints, p.verifiers, c.deployment.params.verifierFeeBps) : 0,
     challengeWindow: v ? Math.max(p.challengeWindow, c.deployment.params.minChallengeWindow + verifyTime(c.deployment.params)) : p.challengeWindow,
     collateral: p.collateral,
   };
