@@ -140,8 +140,41 @@ function layerNormFused(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): Te
 
 /** y = x·W + b with W [in, out]. */
 export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  if (b && fusionAllowed() && x.rank >= 2 && w.rank === 2 && b.rank === 1 && b.size === w.shape[1] && x.shape[x.rank - 1] === w.shape[0]) {
+    return linearFused(x, w, b);
+  }
   const y = matmul(x, w);
   return b ? add(y, b) : y;
+}
+
+/**
+ * add(matmul(x, w), b) as one node: the bias is added in the matmul's store (backend.ts
+ * MatmulParams.bias, the same f32(C + b[j])). Backward as autograd goes through the two: b gets
+ * the column sums of g, then x and w what matmul's backward gives them for g.
+ */
+function linearFused(x: Tensor, w: Tensor, b: Tensor): Tensor {
+  const [K, N] = w.shape;
+  const rows = x.size / K;
+  const y = newData(rows * N);
+  getBackend().matmul(x.data, w.data, y, {
+    batch: 1, M: rows, K, N, transA: false, transB: false, aOffset: 0, bOffset: 0, aBatchStride: 0, bBatchStride: 0, bias: b.data,
+  });
+  const shape = [...x.shape.slice(0, -1), N];
+  return makeFused('linear', y, shape, [x, w, b], (g, [px, pw, pb]) => {
+    const be = getBackend();
+    const acc = (prev: Tensor | null, t: Tensor): Tensor => {
+      if (!prev) return t;
+      const all = { mid: t.size, inner: 1 };
+      const out = newData(t.size);
+      be.binary('add', prev.data, all, t.data, all, out);
+      return new Tensor(out, t.shape);
+    };
+    const gb = newData(N);
+    be.reduce('sum', g.data, gb, 1, rows, N);
+    const gx = x.requiresGrad ? matmul(g, w.detach(), { transB: true }) : null;
+    const gw = w.requiresGrad ? matmul(reshape(x.detach(), [rows, K]), reshape(g, [rows, N]), { transA: true }) : null;
+    return [gx && acc(px, gx), gw && acc(pw, gw), acc(pb, new Tensor(gb, b.shape))];
+  });
 }
 
 /**

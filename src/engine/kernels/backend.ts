@@ -14,6 +14,7 @@
  *   C[b,i,j] = acc
  * No FMA: the product is rounded to binary32 before the add. Work may be split across output
  * elements (tiles, SIMD lanes, threads), never across k.
+ * With `bias` (N values; nn.ts linear's bias add, fused): then C[b,i,j] = f32(C[b,i,j] + bias[j]).
  */
 export interface MatmulParams {
   batch: number;
@@ -26,6 +27,7 @@ export interface MatmulParams {
   bOffset: number;
   aBatchStride: number;
   bBatchStride: number;
+  bias?: Float32Array | null;
 }
 
 /**

@@ -19,7 +19,7 @@ export function matmulReference(a: Float32Array, b: Float32Array, c: Float32Arra
         for (let k = 0; k < K; k++) {
           acc = fround(acc + fround(a[aBase + i * aRs + k * aCs] * b[bBase + k * bRs + j * bCs]));
         }
-        c[cBase + i * N + j] = acc;
+        c[cBase + i * N + j] = p.bias ? acc + p.bias[j] : acc;
       }
     }
   }

@@ -16,7 +16,7 @@ import { decodeBase64, WebAssemblyApi, type WasmMemory, type WasmModule } from '
 
 export type GemmFn = (
   a: number, b: number, c: number, M: number, K: number, N: number, flags: number,
-  i0: number, i1: number, j0: number, j1: number, group: number, scratch: number, packedA: number,
+  i0: number, i1: number, j0: number, j1: number, group: number, scratch: number, packedA: number, bias: number,
 ) => void;
 type PackAFn = (a: number, M: number, K: number, transA: number, i0: number, i1: number, dst: number) => void;
 
@@ -43,7 +43,8 @@ export const MAX_THREADS = 64;
 export { CTL_BYTES };
 
 // threads: the job's chunk count; phase1 > 0: its first phase1 chunks pack A into `packed` (see runShare).
-const JOB_FIELDS = ['batch', 'M', 'K', 'N', 'flags', 'a', 'b', 'c', 'aStride', 'bStride', 'group', 'threads', 'byRows', 'scratch', 'scratchBytes', 'phase1', 'packed'] as const;
+// bias: address of N biases zero-padded to whole 8-column panels (0: none), added to every row.
+const JOB_FIELDS = ['batch', 'M', 'K', 'N', 'flags', 'a', 'b', 'c', 'aStride', 'bStride', 'group', 'threads', 'byRows', 'scratch', 'scratchBytes', 'phase1', 'packed', 'bias'] as const;
 /** One matmul call as the threads see it. Pointers and strides are in bytes. */
 export type Job = Record<(typeof JOB_FIELDS)[number], number>;
 
@@ -116,8 +117,8 @@ export function runShare(kern: MatmulKernel, job: Job, t: number, waitPacked?: (
     const lo = u - bi * perBatch;
     const hi = Math.min(perBatch, lo + (u1 - u));
     const a = job.a + bi * job.aStride, b = job.b + bi * job.bStride, c = job.c + bi * M * N * 4;
-    if (job.byRows) kern.gemm(a, b, c, M, K, N, flags, lo * 4, Math.min(hi * 4, M), 0, N, group, scratch, 0);
-    else kern.gemm(a, b, c, M, K, N, flags, 0, M, lo * 8, Math.min(hi * 8, N), group, scratch, packed);
+    if (job.byRows) kern.gemm(a, b, c, M, K, N, flags, lo * 4, Math.min(hi * 4, M), 0, N, group, scratch, 0, job.bias);
+    else kern.gemm(a, b, c, M, K, N, flags, 0, M, lo * 8, Math.min(hi * 8, N), group, scratch, packed, job.bias);
     u += hi - lo;
   }
 }
@@ -160,6 +161,7 @@ function checkParams(a: Float32Array, b: Float32Array, c: Float32Array, p: Matmu
   if (need(p.bOffset, p.bBatchStride, K * N) > b.length)
     throw new ShapeError('matmul: B is too short', { details: `batch=${batch} K=${K} N=${N} offset=${p.bOffset} stride=${p.bBatchStride}, length ${b.length}` });
   if (batch * M * N > c.length) throw new ShapeError('matmul: C is too short', { details: `needs ${batch * M * N}, length ${c.length}` });
+  if (p.bias && p.bias.length < N) throw new ShapeError(`matmul: bias has ${p.bias.length} values for ${N} columns`);
 }
 
 /** How one operand is copied into kernel memory: the element range, and the batch stride there. */
@@ -242,10 +244,17 @@ export function createMatmulRunner(opts: {
       const cAt = cIn ? c.byteOffset : heap.tempBytes(4 * batch * M * N);
       const sAt = heap.tempBytes(chunks2 * scratchBytes);
       const packed = phase1 ? heap.tempBytes(16 * K * blocks) : 0;
+      let bias = 0;
+      if (p.bias) {
+        bias = heap.tempBytes(32 * panels);
+        const f = heap.f32();
+        f.fill(0, bias / 4, bias / 4 + 8 * panels);
+        f.set(p.bias.subarray(0, N), bias / 4);
+      }
       const job: Job = {
         batch, M, K, N, flags: (p.transA ? 1 : 0) | (p.transB ? 2 : 0),
         a: A.at, b: B.at, c: cAt, aStride: A.stride, bStride: B.stride,
-        group, threads: phase1 + chunks2, byRows, scratch: sAt, scratchBytes, phase1, packed,
+        group, threads: phase1 + chunks2, byRows, scratch: sAt, scratchBytes, phase1, packed, bias,
       };
       if (T === 1) runShare(kernel, job, 0);
       else {

@@ -57,7 +57,14 @@ function kstep(u: number): string {
 const CANON_NAN = 'v128.const i32x4 0x7fc00000 0x7fc00000 0x7fc00000 0x7fc00000';
 
 function storeRows(): string {
-  let s = '';
+  // With a bias (8 values at $bias for these columns): C = f32(acc + bias[j]), the separate
+  // bias add of linear() applied before the store (acc is already the binary32 matmul result).
+  let s = `
+    (if (local.get $bias) (then
+      (local.set $b0 (v128.load (local.get $bias)))
+      (local.set $b1 (v128.load offset=16 (local.get $bias)))${[0, 1, 2, 3].map((r) => `
+      (local.set $c${r}0 (f32x4.add (local.get $c${r}0) (local.get $b0)))
+      (local.set $c${r}1 (f32x4.add (local.get $c${r}1) (local.get $b1)))`).join('')}))`;
   for (let r = 0; r < ROWS; r++) {
     for (let v = 0; v < 2; v++) {
       const c = `(local.get $c${r}${v})`;
@@ -82,7 +89,7 @@ export function matmulWat(): string {
   (import "env" "memory" (memory 1 65536 shared))
 
   ;; C tile (4 rows x 8 cols at $cp, row stride $ldc bytes) = packed A block (4 x k) . packed B panel (k x 8).
-  (func $kernel (param $ap i32) (param $bp i32) (param $cp i32) (param $ldc i32) (param $k i32)
+  (func $kernel (param $ap i32) (param $bp i32) (param $cp i32) (param $ldc i32) (param $k i32) (param $bias i32)
     (local $n i32) (local $a v128) (local $b0 v128) (local $b1 v128)
     ${accs().map((c) => `(local ${c} v128)`).join(' ')}
     ;; v128 locals start as zero: every accumulator lane is +0.
@@ -268,9 +275,9 @@ export function matmulWat(): string {
   ;; $scratch (64-byte aligned, private to the calling thread) holds, in order: packed A for the
   ;; rows (16*K bytes per 4 rows), a 128-byte edge tile, packed B for one group of panels.
   (func (export "gemm") (param $a i32) (param $b i32) (param $c i32) (param $M i32) (param $K i32) (param $N i32)
-      (param $flags i32) (param $i0 i32) (param $i1 i32) (param $j0 i32) (param $j1 i32) (param $group i32) (param $scratch i32) (param $pa i32)
+      (param $flags i32) (param $i0 i32) (param $i1 i32) (param $j0 i32) (param $j1 i32) (param $group i32) (param $scratch i32) (param $pa i32) (param $bias i32)
     (local $edge i32) (local $bpk i32) (local $apBlock i32) (local $bpPanel i32) (local $ldc i32) (local $blockBytes i32) (local $panelBytes i32)
-    (local $jg i32) (local $jgEnd i32) (local $i i32) (local $j i32) (local $mr i32) (local $nr i32) (local $cp i32) (local $r i32)
+    (local $jg i32) (local $jgEnd i32) (local $i i32) (local $j i32) (local $mr i32) (local $nr i32) (local $cp i32) (local $r i32) (local $biasp i32)
     (local.set $ldc (i32.shl (local.get $N) (i32.const 2)))
     (local.set $blockBytes (i32.shl (local.get $K) (i32.const 4)))
     (local.set $panelBytes (i32.shl (local.get $K) (i32.const 5)))
@@ -300,11 +307,13 @@ export function matmulWat(): string {
           (br_if $colsDone (i32.ge_s (local.get $j) (local.get $jgEnd)))
           (local.set $nr (i32.sub (local.get $jgEnd) (local.get $j)))
           (local.set $cp (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $N)) (local.get $j)) (i32.const 2))))
+          ;; $bias: the bias of every column, zero-padded to whole panels (0: none)
+          (local.set $biasp (select (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))) (i32.const 0) (local.get $bias)))
           (if (i32.and (i32.ge_s (local.get $mr) (i32.const 4)) (i32.ge_s (local.get $nr) (i32.const 8)))
-            (then (call $kernel (local.get $apBlock) (local.get $bpPanel) (local.get $cp) (local.get $ldc) (local.get $K)))
+            (then (call $kernel (local.get $apBlock) (local.get $bpPanel) (local.get $cp) (local.get $ldc) (local.get $K) (local.get $biasp)))
             (else
               ;; edge tile: compute all 4x8 into the edge buffer, copy the valid part
-              (call $kernel (local.get $apBlock) (local.get $bpPanel) (local.get $edge) (i32.const 32) (local.get $K))
+              (call $kernel (local.get $apBlock) (local.get $bpPanel) (local.get $edge) (i32.const 32) (local.get $K) (local.get $biasp))
               (if (i32.gt_s (local.get $mr) (i32.const 4)) (then (local.set $mr (i32.const 4))))
               (if (i32.gt_s (local.get $nr) (i32.const 8)) (then (local.set $nr (i32.const 8))))
               (local.set $r (i32.const 0))

@@ -44,7 +44,7 @@ function check(c: Case, s: RngStream, specials: boolean, bes: WasmBackend[] = ba
       const put = (x: Float32Array): Float32Array => { if (!resident) return x; const y = be.temp(x.length); y.set(x); return y; };
       const out = put(new Float32Array(ref.length).fill(12345));
       be.matmul(put(a), put(b), out, c);
-      assertSameBits(ref, out, `${be.name} resident=${resident} ${JSON.stringify({ ...c, aLen: undefined, bLen: undefined })}`);
+      assertSameBits(ref, out, `${be.name} resident=${resident} ${JSON.stringify({ ...c, aLen: undefined, bLen: undefined, bias: c.bias ? c.bias.length : undefined })}`);
       be.release(m);
     }
   }
@@ -98,6 +98,18 @@ test('special values: ±0, subnormals, huge and tiny magnitudes, overflow to ±I
     assert.ok(Number.isNaN(out[0]));
     assert.ok(Object.is(out[1], 0));
   }
+});
+
+test('a bias added in the store (linear): odd sizes, specials, every thread count', () => {
+  const s = rngStream(8, 'wasm-test/bias');
+  let n = 0;
+  for (const M of [1, 4, 7, 65, 130])
+    for (const K of [0, 1, 9, 64])
+      for (const N of [1, 8, 9, 17, 65, 130]) {
+        const c = makeCase({ batch: 1, M, K, N, transA: (n & 1) === 1, transB: (n & 2) === 2 });
+        const bias = (n % 3 === 0 ? valuesWithSpecials : values)(subStream(s, 1000 + n), 0, N + 2);
+        check({ ...c, bias }, subStream(s, n++), n % 4 === 0);
+      }
 });
 
 test('training shapes: MLP layers and their backward forms, batched attention', () => {
