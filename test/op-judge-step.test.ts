@@ -102,9 +102,11 @@ test('the op table on chain equals programs.ts: slots, instructions, write sourc
 });
 
 test('Philox uniform on chain equals rng.ts', async () => {
-  const w = randomU32s(rngStream(5, 'philox'), 0, 3 * 200);
+  const N = 1000;
+  const w = randomU32s(rngStream(5, 'philox'), 0, 3 * N);
   const calls = [];
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < N; i++) {
+    // small counters, every word of a block, and counters past 2^32 (block high word) up to 2^52
     const counter = i < 100 ? i : w[3 * i + 2] * (i % 3 === 0 ? 2 ** 20 : 1);
     calls.push((async () => {
       const got = await c.public.readContract({ address: c.d.opJudge, abi: c.d.abi, functionName: 'uniform', args: [BigInt(w[3 * i]), BigInt(w[3 * i + 1]), BigInt(counter)] });

@@ -179,15 +179,10 @@ contract OpJudge is IOpJudge {
     {
         Dispute storage g = _move(id, JUDGING);
         if (keccak256(abi.encode(op, inputs)) != g.opHash) revert NotThisOp();
-        bytes32 preLeaf = g.pre;
-        if (preLeaf == bytes32(0)) {
-            (uint256 E,) = programs.dims(op);
-            uint32[16] memory zero;
-            preLeaf = _leaf(TensorCommit.zeroRoot(E), 0, zero); // the genesis
-        }
-        if (_leaf(pre.outRoot, pre.pc, pre.regs) != preLeaf) revert NotThePreState();
         uint256 t = g.lo;
-        bool claimRight = _step(op, inputs, pre, openings, t) == g.post;
+        (bytes32 post, bytes32 genesis) = _step(op, inputs, pre, openings, t);
+        if (_leaf(pre.outRoot, pre.pc, pre.regs) != (g.pre == bytes32(0) ? genesis : g.pre)) revert NotThePreState();
+        bool claimRight = post == g.post;
         bool defenderWon = g.postByChallenger ? !claimRight : claimRight;
         emit StepJudged(id, uint48(t), defenderWon);
         _finish(id, g, defenderWon, false);
@@ -200,34 +195,39 @@ contract OpJudge is IOpJudge {
         view
         returns (bytes32)
     {
-        return _step(op, inputs, pre, openings, t);
+        (bytes32 post,) = _step(op, inputs, pre, openings, t);
+        return post;
     }
 
+    /// The leaf after step t from `pre`, and the genesis leaf (only computed while t is 0).
     function _step(bytes calldata op, bytes32[] calldata inputs, State calldata pre, Opening[] calldata openings, uint256 t)
         private
         view
-        returns (bytes32)
+        returns (bytes32 post, bytes32 genesis)
     {
         OpDesc.Desc memory d = OpDesc.parse(op);
         if (inputs.length != d.inShapes.length) revert BadInputCount(inputs.length, d.inShapes.length);
-        (uint256 E, uint256 S) = programs.dims(op);
-        uint256 e = t / S;
+        (uint256 E, uint256 S, bool write, OpJudgePrograms.Instr memory ins, OpJudgePrograms.Src memory res) =
+            programs.stepInfo(op, t, pre.pc);
         Reader memory r = Reader(0, type(uint256).max, 0, 0);
         uint32[16] memory regs = pre.regs;
         bytes32 root = pre.outRoot;
         uint256 pc = pre.pc;
-        if (t % S == S - 1) {
+        if (write) {
             // The write slot: the element's value into the partial output root; registers cleared.
-            uint256 v = _read(r, d, inputs, openings, programs.result(op, e), regs);
+            uint256 v = _read(r, d, inputs, openings, res, regs);
             Opening calldata o = openings[r.cursor];
-            root = TensorCommit.replaceElement(root, E, e, o.chunk, o.siblings, v);
+            root = TensorCommit.replaceElement(root, E, t / S, o.chunk, o.siblings, v);
             pc = 0;
             regs = [uint32(0), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-        } else if (pc != END) {
-            OpJudgePrograms.Instr memory ins = programs.fetch(op, e, pc);
-            if (ins.valid) pc = _execute(r, d, inputs, openings, ins, pc, regs);
+        } else if (ins.valid) {
+            pc = _execute(r, d, inputs, openings, ins, pc, regs);
         }
-        return _leaf(root, pc, regs);
+        post = _leaf(root, pc, regs);
+        if (t == 0) {
+            uint32[16] memory zero;
+            genesis = _leaf(TensorCommit.zeroRoot(E), 0, zero);
+        }
     }
 
     function _execute(

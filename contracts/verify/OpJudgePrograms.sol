@@ -15,36 +15,58 @@ library OpDesc {
 
     error BadDescriptor(uint256 word);
 
-    function _word(bytes calldata op, uint256 i) private pure returns (uint256 w) {
-        if (4 * i + 4 > op.length) revert BadDescriptor(i);
+    /// Word i of the descriptor at calldata offset `off` (the caller has checked i < its length).
+    function _w(uint256 off, uint256 i) private pure returns (uint256 w) {
         assembly ("memory-safe") {
-            w := shr(224, calldataload(add(op.offset, mul(i, 4))))
+            w := shr(224, calldataload(add(off, shl(2, i))))
         }
     }
 
-    function _shape(bytes calldata op, uint256 at) private pure returns (uint256[] memory s, uint256 next) {
-        if (_word(op, at) > 1) revert BadDescriptor(at);
-        uint256 rank = _word(op, at + 1);
-        if (rank > 8) revert BadDescriptor(at + 1);
-        s = new uint256[](rank);
-        for (uint256 i; i < rank; i++) s[i] = _word(op, at + 2 + i);
-        next = at + 2 + rank;
+    /// (dtype, rank, dims…) at word `at` of a descriptor of n words.
+    function _shape(uint256 off, uint256 n, uint256 at) private pure returns (uint256[] memory s, uint256 next) {
+        unchecked {
+            if (at + 2 > n || _w(off, at) > 1) revert BadDescriptor(at);
+            uint256 rank = _w(off, at + 1);
+            if (rank > 8 || at + 2 + rank > n) revert BadDescriptor(at + 1);
+            s = new uint256[](rank);
+            for (uint256 i; i < rank; i++) {
+                uint256 v = _w(off, at + 2 + i);
+                assembly ("memory-safe") {
+                    mstore(add(s, shl(5, add(i, 1))), v)
+                }
+            }
+            next = at + 2 + rank;
+        }
     }
 
+    /// Parses a descriptor (every index checked against its length before it is read).
     function parse(bytes calldata op) internal pure returns (Desc memory d) {
-        if (op.length % 4 != 0) revert BadDescriptor(op.length);
-        d.kind = _word(op, 0);
-        uint256 nIn = _word(op, 1);
-        if (nIn > 64) revert BadDescriptor(1);
-        d.inShapes = new uint256[][](nIn);
-        uint256 at = 2;
-        for (uint256 j; j < nIn; j++) (d.inShapes[j], at) = _shape(op, at);
-        (d.outShape, at) = _shape(op, at);
-        uint256 nAttrs = _word(op, at);
-        if (nAttrs > 16) revert BadDescriptor(at);
-        d.attrs = new uint256[](nAttrs);
-        for (uint256 i; i < nAttrs; i++) d.attrs[i] = _word(op, at + 1 + i);
-        if ((at + 1 + nAttrs) * 4 != op.length) revert BadDescriptor(at + 1 + nAttrs);
+        uint256 n = op.length >> 2;
+        if (op.length & 3 != 0 || n < 2) revert BadDescriptor(op.length);
+        uint256 off;
+        assembly ("memory-safe") {
+            off := op.offset
+        }
+        unchecked {
+            d.kind = _w(off, 0);
+            uint256 nIn = _w(off, 1);
+            if (nIn > 64) revert BadDescriptor(1);
+            d.inShapes = new uint256[][](nIn);
+            uint256 at = 2;
+            for (uint256 j; j < nIn; j++) (d.inShapes[j], at) = _shape(off, n, at);
+            (d.outShape, at) = _shape(off, n, at);
+            if (at >= n) revert BadDescriptor(at);
+            uint256 nAttrs = _w(off, at);
+            if (nAttrs > 16 || at + 1 + nAttrs != n) revert BadDescriptor(at);
+            uint256[] memory attrs = new uint256[](nAttrs);
+            for (uint256 i; i < nAttrs; i++) {
+                uint256 v = _w(off, at + 1 + i);
+                assembly ("memory-safe") {
+                    mstore(add(attrs, shl(5, add(i, 1))), v)
+                }
+            }
+            d.attrs = attrs;
+        }
     }
 
     function sizeOf(uint256[] memory shape) internal pure returns (uint256 n) {
@@ -152,6 +174,22 @@ contract OpJudgePrograms {
 
     function result(bytes calldata op, uint256 e) external pure returns (Src memory) {
         return resultOf(OpDesc.parse(op), e);
+    }
+
+    /// Everything the judge needs about step t from a pre-state at `pc`, with one parse: E, S,
+    /// whether t is an element's write slot, and then its write source, else the instruction at pc.
+    function stepInfo(bytes calldata op, uint256 t, uint256 pc)
+        external
+        pure
+        returns (uint256 E, uint256 S, bool write, Instr memory ins, Src memory res)
+    {
+        OpDesc.Desc memory d = OpDesc.parse(op);
+        E = OpDesc.sizeOf(d.outShape);
+        S = slotsOf(d);
+        uint256 e = t / S;
+        write = t % S == S - 1;
+        if (write) res = resultOf(d, e);
+        else if (pc != END) ins = fetchOf(d, e, pc);
     }
 
     // ---- slots --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // slot; then two whole disputes on anvil that end on exactly those slots (a lying defender), with
 // the gas of every move.
 //
-//   node src/chain/op-judge-gas.ts [--full] [--json]     (--json: the last stdout line is one JSON object)
+//   node src/chain/op-judge-gas.ts [--full] [--kinds a,b] [--json]   (--json: the last stdout line is one JSON object)
 import { encodeFunctionData } from 'viem';
 import { setBackend } from '../engine/kernels/current.ts';
 import { createWasmBackendSync } from '../engine/kernels/wasm/index.ts';
@@ -183,7 +183,9 @@ export function formatGasTable(rows: OpGasRow[]): string {
 }
 
 if (import.meta.main) {
-  const rows = await opJudgeGasTable({ full: process.argv.includes('--full') });
+  const at = process.argv.indexOf('--kinds');
+  const kinds = at > 0 ? process.argv[at + 1].split(',') : undefined;
+  const rows = await opJudgeGasTable({ full: process.argv.includes('--full'), kinds });
   console.log(formatGasTable(rows));
   const maxJudge = Math.max(...rows.map((r) => Math.max(r.judgeWrite, r.judgeCompute ?? 0)));
   const maxDispute = Math.max(...rows.map((r) => r.dispute));
