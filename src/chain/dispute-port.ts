@@ -1,14 +1,15 @@
 // The dispute driver's chain port (src/verify/dispute/driver.ts DisputePort) over a real chain:
 // BisectionGame moves (game.ts), the level 0–2 judges (judges.ts), the op judge of levels 3–4
 // (op-judge.ts) and the market's settlement.
-import type { Hex } from 'viem';
+import { parseEventLogs, type Abi, type Address, type Hex } from 'viem';
 import type { DisputePort, DisputeRecord, GameState, OpState } from '../verify/dispute/driver.ts';
 import type { OpProver } from '../verify/ops/index.ts';
 import { addressOf, type ChainClient } from './client.ts';
+import { bisectionGameAbi } from './abi.ts';
 import * as game from './game.ts';
-import { callJudge, childOf, settleOpDispute, settleOps, settleSegment, type JudgesDeployment } from './judges.ts';
+import { callJudge, judgeAbis, settleOpDispute, settleOps, settleSegment, type JudgesDeployment } from './judges.ts';
 import * as market from './market.ts';
-import { answerStates, getOpDispute, judgeOpStep, revealStates, timeoutOpDispute, type OpJudgeClient } from './op-judge.ts';
+import { actOnOpDispute, getOpDispute, type OpJudgeClient } from './op-judge.ts';
 
 export interface DisputePortOptions {
   client: ChainClient;
@@ -16,10 +17,58 @@ export interface DisputePortOptions {
   op: OpJudgeClient;
   /** The market's settlement when a root game is over (default: JobMarket.settleDispute / settleProbeDispute). */
   settleRoot?: (d: DisputeRecord) => Promise<boolean>;
+  /** First block to read dispute events from (default 0: the deployment's block is a good value). */
+  fromBlock?: bigint;
+}
+
+type Ev = { eventName: string; args: Record<string, unknown> };
+
+/**
+ * The dispute events (k-ary reveals, sub-games opened by the judges, op-dispute reveals), read
+ * incrementally: each query scans only the blocks since the last one.
+ */
+class EventIndex {
+  private next: bigint;
+  private readonly byKey = new Map<string, Ev[]>();
+  private abi?: Abi;
+  private readonly c: ChainClient;
+  private readonly addresses: Address[];
+  private readonly opAbi: Abi;
+  constructor(c: ChainClient, addresses: Address[], opAbi: Abi, fromBlock: bigint) {
+    this.c = c;
+    this.addresses = addresses;
+    this.opAbi = opAbi;
+    this.next = fromBlock;
+  }
+
+  private async update(): Promise<void> {
+    this.abi ??= [...bisectionGameAbi, ...(await judgeAbis()).checkpointJudge, ...(await judgeAbis()).stepJudge, ...this.opAbi].filter((x) => x.type === 'event') as Abi;
+    const latest = await this.c.public.getBlockNumber({ cacheTime: 0 });
+    if (latest < this.next) return;
+    const logs = await this.c.public.getLogs({ address: this.addresses, fromBlock: this.next, toBlock: latest });
+    for (const l of parseEventLogs({ abi: this.abi, logs, strict: false })) {
+      const args = l.args as Record<string, unknown>;
+      const from = l.address.toLowerCase();
+      const key = (id: unknown) => `${from}/${l.eventName}/${String(id)}`;
+      const id = args.gameId ?? args.parentGameId ?? args.id;
+      const list = this.byKey.get(key(id)) ?? [];
+      list.push({ eventName: l.eventName as string, args });
+      this.byKey.set(key(id), list);
+    }
+    this.next = latest + 1n;
+  }
+
+  async last(address: Address, eventName: string, id: bigint): Promise<Ev | undefined> {
+    await this.update();
+    const list = this.byKey.get(`${address.toLowerCase()}/${eventName}/${id}`);
+    return list?.[list.length - 1];
+  }
 }
 
 export function disputePort(o: DisputePortOptions): DisputePort {
   const c = o.client;
+  const game0 = c.deployment.contracts.game;
+  const ev = new EventIndex(c, [game0, o.judges.checkpointJudge, o.judges.stepJudge, o.op.d.opJudge], o.op.d.abi, o.fromBlock ?? 0n);
   const settleRoot = o.settleRoot ?? (async (d: DisputeRecord) => {
     try {
       if (d.level === 0) await market.settleDispute(c, BigInt(d.jobId));
@@ -40,8 +89,19 @@ export function disputePort(o: DisputePortOptions): DisputePort {
       const g = await game.getGame(c, id);
       return { ...g, id, phase: g.phase };
     },
-    child: (id, judge) => childOf(c, o.judges, id, judge),
-    revealedLeaves: (id) => game.revealedLeaves(c, id),
+    async child(id, judge) {
+      if (judge.toLowerCase() === o.judges.checkpointJudge.toLowerCase()) {
+        const e = (await ev.last(o.judges.checkpointJudge, 'SegmentOpened', id))?.args;
+        return e ? { kind: 'segment', id: e.subGameId as bigint, fromStep: Number(e.fromStep), steps: Number(e.steps) } : null;
+      }
+      const ops = (await ev.last(o.judges.stepJudge, 'OpsGameOpened', id))?.args;
+      if (ops) return { kind: 'ops', id: ops.subGameId as bigint, step: Number(ops.step), ops: Number(ops.ops) };
+      const op = (await ev.last(o.judges.stepJudge, 'OpDisputeOpened', id))?.args;
+      return op ? { kind: 'op', id: op.opId as bigint, op: Number(op.op) } : null;
+    },
+    async revealedLeaves(id) {
+      return [...(((await ev.last(game0, 'LeavesRevealed', id))?.args.leaves as Hex[] | undefined) ?? [])];
+    },
     reveal: async (id, leaf, proof) => void (await game.reveal(c, id, leaf, proof)),
     answer: async (id, agree) => void (await game.answer(c, id, agree)),
     revealMany: async (id, leaves) => void (await game.revealMany(c, id, leaves)),
@@ -54,20 +114,14 @@ export function disputePort(o: DisputePortOptions): DisputePort {
       else await settleOpDispute(c, o.judges, child.id);
     },
     op: {
-      arity: o.op.d.arity,
       async state(id): Promise<OpState> {
         const s = await getOpDispute(o.op, id);
-        return { id, phase: s.phase === 'none' ? 'none' : s.phase, deadline: s.deadline, lo: s.lo, hi: s.hi };
+        return { id, phase: s.phase, deadline: s.deadline, lo: s.lo, hi: s.hi };
       },
-      async revealed(id) {
-        const logs = await o.op.public.getContractEvents({ address: o.op.d.opJudge, abi: o.op.d.abi, eventName: 'StatesRevealed', args: { id }, fromBlock: 0n });
-        const last = logs[logs.length - 1] as unknown as { args: { leaves: Hex[] } } | undefined;
-        return last ? [...last.args.leaves] : [];
+      async act(id, prover: OpProver, role) {
+        const shown = (await ev.last(o.op.d.opJudge, 'StatesRevealed', id))?.args.leaves as Hex[] | undefined;
+        return (await actOnOpDispute(id, { client: o.op, prover }, role, shown)).action;
       },
-      reveal: async (id, leaves) => void (await revealStates(o.op, id, leaves)),
-      answer: async (id, leaves, choice) => void (await answerStates(o.op, id, leaves, choice)),
-      judge: async (id, prover: OpProver) => void (await judgeOpStep(o.op, id, prover)),
-      timeout: async (id) => void (await timeoutOpDispute(o.op, id)),
     },
     settleRoot,
   };

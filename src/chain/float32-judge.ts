@@ -1,7 +1,6 @@
 // Float32Judge (contracts/verify) on a chain: deploy it and ask it for binary32 results. The
 // dispute game's referee runs the SoftFloat32 library inside its own contract; this is for
 // off-chain checks (eth_call), the soft-float test and the gas figure.
-import { join } from 'node:path';
 import { createPublicClient, createWalletClient, decodeFunctionResult, encodeFunctionData, http, type Abi, type Address, type Hex } from 'viem';
 import { chainOf, devAccount } from './client.ts';
 import { CONTRACTS_DIR, artifactOf, compileSolidity, loadContractSources, type Artifacts } from './compile.ts';
@@ -9,9 +8,9 @@ import { CONTRACTS_DIR, artifactOf, compileSolidity, loadContractSources, type A
 /** Gas for one eth_call of computeBatch: ~1.5k per pair, so 10^10 leaves room for any batch anvil accepts. */
 const BATCH_CALL_GAS = 10n ** 10n;
 
-/** contracts/verify compiled on its own (the coordination layer's contracts are not needed). */
+/** contracts/verify with contracts/core, which the level 0–2 judges there import. */
 export function compileVerifyContracts(): Promise<Artifacts> {
-  return compileSolidity(loadContractSources(join(CONTRACTS_DIR, 'verify')));
+  return compileSolidity(loadContractSources(CONTRACTS_DIR, ['verify/', 'core/']));
 }
 
 export interface VerifyContract {

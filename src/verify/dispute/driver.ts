@@ -10,7 +10,7 @@
 import type { Address, Hex } from 'viem';
 import { InputError } from '../../errors.ts';
 import { fromHex, MerkleTree, hex } from '../merkle.ts';
-import { splitPoints, type OpProver } from '../ops/index.ts';
+import type { OpProver } from '../ops/index.ts';
 import type { Party } from './party.ts';
 
 export type GamePhase = 'none' | 'defender-moves' | 'challenger-moves' | 'judging' | 'awaiting-judge' | 'defender-won' | 'challenger-won';
@@ -62,13 +62,12 @@ export interface DisputePort {
   /** Report a finished child to the game that opened it. */
   settle(child: Child): Promise<void>;
   op: {
-    readonly arity: number;
     state(id: bigint): Promise<OpState>;
-    revealed(id: bigint): Promise<Hex[]>;
-    reveal(id: bigint, leaves: readonly Hex[]): Promise<void>;
-    answer(id: bigint, leaves: readonly Hex[], choice: number): Promise<void>;
-    judge(id: bigint, prover: OpProver): Promise<void>;
-    timeout(id: bigint): Promise<void>;
+    /**
+     * Do what is due in op dispute `id` for this side (VB's protocol: its turn, the judge call when it
+     * holds the agreed pre-state, or the other side's timeout); 'waiting' when nothing is.
+     */
+    act(id: bigint, prover: OpProver, role: Role): Promise<'moved' | 'judged' | 'timed-out' | 'waiting' | 'over'>;
   };
   /** The market's settlement of a dispute whose root game is over (idempotent: false if nothing to do). */
   settleRoot(d: DisputeRecord): Promise<boolean>;
@@ -263,7 +262,7 @@ export class DisputeDriver {
     return moves.length ? 0 : g.deadline;
   }
 
-  /** One move in the op dispute (levels 3–4, VB's OpJudge). */
+  /** One move in the op dispute (levels 3–4, VB's OpJudge), or its settlement once it is over. */
   private async playOp(r: DisputeRecord, f: Frame, child: Extract<Child, { kind: 'op' }>, moves: MoveInfo[]): Promise<number> {
     const port = this.o.port;
     const s = await port.op.state(child.id);
@@ -272,28 +271,18 @@ export class DisputeDriver {
       await this.move(r, { ...at, kind: 'settle' }, moves, () => port.settle(child));
       return 0;
     }
-    const role = r.role;
-    const step = f.step;
-    const now = await port.now();
-    const late = now > s.deadline;
-    const k = port.op.arity;
-    if (s.phase === 'defender-moves' && role === 'defender') {
-      const prover = this.prover(r, step, child.op);
-      if (prover) await this.move(r, { ...at, kind: 'reveal' }, moves, () => port.op.reveal(child.id, prover.reveal(s.lo, s.hi, k).map(hex)));
-    } else if (s.phase === 'challenger-moves' && role === 'challenger') {
-      const prover = this.prover(r, step, child.op);
-      const shown = await port.op.revealed(child.id);
-      if (prover) {
-        const choice = prover.choose(s.lo, s.hi, k, shown.map(fromHex));
-        await this.move(r, { ...at, kind: 'answer' }, moves, () => port.op.answer(child.id, shown, choice));
-      }
-    } else if (s.phase === 'judging' && role === 'defender' && !late) {
-      const prover = this.prover(r, step, child.op);
-      if (prover) await this.move(r, { ...at, kind: 'judge' }, moves, () => port.op.judge(child.id, prover));
-    } else if (late && (s.phase === 'defender-moves' || s.phase === 'judging' ? role === 'challenger' : s.phase === 'challenger-moves' && role === 'defender')) {
-      await this.move(r, { ...at, kind: 'timeout' }, moves, () => port.op.timeout(child.id));
+    const prover = this.prover(r, f.step, child.op);
+    if (!prover) return s.deadline;
+    const m: MoveInfo = { ...at, kind: 'reveal' };
+    if (this.o.silent?.(r, m)) return s.deadline;
+    const action = await port.op.act(child.id, prover, r.role);
+    if (action === 'moved' || action === 'judged' || action === 'timed-out') {
+      const done: MoveInfo = { ...at, kind: action === 'moved' ? 'reveal' : action === 'judged' ? 'judge' : 'timeout' };
+      moves.push(done);
+      this.o.log?.(`dispute ${r.game}: level 3 op dispute ${child.id}: ${action}`);
+      return 0;
     }
-    return moves.length ? 0 : s.deadline;
+    return s.deadline;
   }
 
   private readonly provers = new Map<string, OpProver | null>();
@@ -330,4 +319,3 @@ export function cuts(agreed: number, disputed: number, arity: number): number[] 
   return out;
 }
 
-export { splitPoints };
