@@ -266,7 +266,7 @@ async function act(a: Action, model: Model, jobs: m.Job[]): Promise<TxResult | n
       const committed = model.committed.get(pick) ?? [];
       const r: m.Reveal = {
         agree: true,
-        probes: probes.map((p, i) => (a.lazy || committed.length === 0 ? h(`guess ${pick} ${by} ${i}`) : probeTruth(committed, h('init'), v.checkpointInterval, p))),
+        probes: probes.map((p, i) => (a.lazy || committed.length === 0 ? h(`guess ${pick} ${by} ${i}`) : probeTruth(committed, h('init'), picked!.checkpointInterval, p))),
         salt: h(`salt ${pick} ${by} ${v.round}`),
       };
       const tx = await m.attest(c, pick, m.commitmentOf(r.agree, r.probes, r.salt, addr(by)));

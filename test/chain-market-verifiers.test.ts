@@ -371,7 +371,7 @@ describe('commit and reveal', () => {
     assert.deepEqual(tx.tx.events.filter((e) => e.eventName === 'Unlocked').map((e) => e.args.operator).sort(), slots.map(addr).sort());
     for (const v of slots) assert.equal((await stk.stakeOf(c(0), addr(v))).locked, 0n);
     const v = await m.verificationOf(c(0), jobId);
-    assert.deepEqual([v.round, v.slots, v.seed, v.seedBlock, v.steps, v.checkpointInterval], [1, [], ZERO, 0n, N * K, K]);
+    assert.deepEqual([v.round, v.slots, v.seed, v.seedBlock, v.pending, v.uncommitted, v.openProbes], [1, [], ZERO, 0n, 0, 0, 0]);
     // The next solver's verification starts from scratch.
     await ch.increaseTime(61);
     await stk.bond(c(CHALLENGER), 100n * VTT);

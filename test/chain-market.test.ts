@@ -4,7 +4,7 @@
 // rounds (draw, commit, reveal, replacement, probe disputes) are in chain-market-verifiers.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { encodeAbiParameters, encodeFunctionData, maxUint256, parseEventLogs, type Address, type Hex } from 'viem';
+import { createTestClient, encodeAbiParameters, encodeFunctionData, http, maxUint256, parseEventLogs, type Address, type Hex } from 'viem';
 import * as abis from '../src/chain/abi.ts';
 import { CHAIN_SOURCES, compileContracts } from '../src/chain/compile.ts';
 import { devAccount, send } from '../src/chain/client.ts';
@@ -109,17 +109,18 @@ describe('postJob and cancelJob', () => {
       [posting.specHash, posting.datasetRoot, posting.datasetHash, posting.manifestHash, posting.steps, posting.checkpointInterval, posting.checkpoints, posting.samples],
       [manifest.specHash, manifest.datasetRoot, manifest.datasetRoot, genesis, N * K - 2, K, N, 3],
     );
+    assert.deepEqual([j.steps, j.checkpointInterval, j.checkpoints], [N * K - 2, K, N]);
+    assert.deepEqual(await m.jobShape(c(0), jobId), { inputs: genesis, solver: '0x0000000000000000000000000000000000000000', steps: N * K - 2, checkpointInterval: K });
     const v = await m.verificationOf(c(0), jobId);
-    assert.deepEqual([v.steps, v.checkpointInterval, v.seed, v.slots], [N * K - 2, K, ZERO, []]);
+    assert.deepEqual([v.seed, v.slots], [ZERO, []]);
     assert.equal(await m.stateEndsAt(c(0), jobId), j.since + ch.deployment.params.priorityWindow);
     assert.deepEqual(
       tx.events.map((e) => e.eventName),
       ['JobPosted', 'JobStateChanged', 'Transfer'],
     );
-    // checkpoints = ceil(steps / interval); a job without verifiers stores no verification record.
+    // checkpoints = ceil(steps / interval).
     const plain = await posted({ steps: 10, checkpointInterval: 3 });
     assert.equal((await m.getJob(c(0), plain)).checkpoints, 4);
-    assert.deepEqual([(await m.verificationOf(c(0), plain)).steps], [0]);
   });
 
   test('defaults: 2 verifiers, the samples the fee pays for, a window with room for one replacement round', async () => {
@@ -197,6 +198,7 @@ describe('claimJob', () => {
     const tx = await m.claimJob(c(SOLVER), jobId, solverNode);
     const j = await m.getJob(c(0), jobId);
     assert.deepEqual([j.state, j.solver, j.solverNode], ['claimed', addr(SOLVER), solverNode]);
+    assert.equal((await m.jobShape(c(0), jobId)).solver, addr(SOLVER));
     assert.equal((await stk.stakeOf(c(0), addr(SOLVER))).locked, 40n * VTT);
     assert.equal(await m.stateEndsAt(c(0), jobId), j.since + 3600);
     const e = tx.events.find((x) => x.eventName === 'JobClaimed')!;
@@ -220,6 +222,15 @@ describe('claimJob', () => {
     await expectRevert(ch, () => m.claimJob(mined(POOR), rich, poorNode), 'InsufficientFreeStake');
     await m.claimJob(c(SOLVER), jobId, solverNode);
     await expectRevert(ch, () => m.claimJob(mined(POOR), jobId, poorNode), 'BadState');
+    // The market stores node ids in 32 bits: a registry past 2^32 nodes (set directly here) is refused.
+    await createTestClient({ mode: 'anvil', transport: http(ch.anvil.url) }).setStorageAt({
+      address: ch.deployment.contracts.registry, index: 0, value: `0x${(2n ** 32n).toString(16).padStart(64, '0')}`,
+    });
+    const big = await registerTestNode(c(POOR), 1);
+    assert.equal(big, 2n ** 32n + 1n);
+    const another = await posted();
+    await ch.increaseTime(60);
+    await expectRevert(ch, () => m.claimJob(mined(POOR), another, big), 'NodeIdTooLarge');
   });
 
   test('a node with a positive score may claim inside the priority window', async () => {

@@ -48,8 +48,7 @@ contract JobMarket is JobMarketBase {
         if (p.challengeWindow < minWindow) revert ChallengeWindowTooShort(minWindow);
         if (p.collateral < disputeBond || p.collateral == 0) revert CollateralBelowBond(disputeBond);
         jobId = ++jobCount;
-        uint32 checkpoints = (p.steps - 1) / p.checkpointInterval + 1;
-        Job storage j = _jobs[jobId];
+        JobRecord storage j = _jobs[jobId];
         j.submitter = msg.sender;
         j.price = p.price;
         j.state = OPEN;
@@ -57,15 +56,11 @@ contract JobMarket is JobMarketBase {
         j.samples = p.samples;
         j.duration = p.duration;
         j.challengeWindow = p.challengeWindow;
-        j.checkpoints = checkpoints;
+        (j.steps, j.checkpointInterval) = (p.steps, p.checkpointInterval);
         j.since = uint40(block.timestamp);
         j.collateral = p.collateral;
         bytes32 manifestHash = keccak256(abi.encode(mf));
         j.inputs = manifestHash;
-        if (p.verifiers != 0) {
-            Verification storage v = _verification[jobId];
-            (v.steps, v.checkpointInterval) = (p.steps, p.checkpointInterval);
-        }
         emit JobPosted(
             jobId,
             msg.sender,
@@ -76,7 +71,7 @@ contract JobMarket is JobMarketBase {
             p.duration,
             p.steps,
             p.checkpointInterval,
-            checkpoints,
+            (p.steps - 1) / p.checkpointInterval + 1,
             p.verifiers,
             p.samples,
             p.challengeWindow,
@@ -88,7 +83,7 @@ contract JobMarket is JobMarketBase {
 
     /// Cancel an unclaimed job; the price is credited back to the submitter.
     function cancelJob(uint256 jobId) external nonReentrant {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         if (msg.sender != j.submitter) revert NotSubmitter(jobId);
         _expect(jobId, j, OPEN);
         _moveTo(jobId, j, CANCELLED);
@@ -102,15 +97,16 @@ contract JobMarket is JobMarketBase {
     /// Claims are first come, first served at the posted price; during the priority window only
     /// nodes with a positive reputation score may claim.
     function claimJob(uint256 jobId, uint64 nodeId) external nonReentrant {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         _expect(jobId, j, OPEN);
         (address owner, uint8 roles) = registry.ownerAndRoles(nodeId);
         if (owner != msg.sender) revert NotNodeOwner(nodeId);
         if (roles & Roles.SOLVER == 0) revert MissingRole(nodeId, Roles.SOLVER);
+        if (nodeId > type(uint32).max) revert NodeIdTooLarge(nodeId);
         uint40 priorityEnds = j.since + priorityWindow;
         if (block.timestamp < priorityEnds && reputation.score(nodeId) <= 0) revert PriorityWindow(jobId, priorityEnds);
         j.solver = msg.sender;
-        j.solverNode = nodeId;
+        j.solverNode = uint32(nodeId);
         _moveTo(jobId, j, CLAIMED);
         emit JobClaimed(jobId, msg.sender, nodeId, j.since + j.duration);
         staking.lock(msg.sender, j.collateral, Roles.SOLVER);
@@ -120,8 +116,9 @@ contract JobMarket is JobMarketBase {
     /// The count is stored; the root is committed in the event log (the final root, which the
     /// dispute game uses, is stored by submitResult), which keeps progress commits cheap.
     function commitCheckpoints(uint256 jobId, uint32 count, bytes32 root) external nonReentrant {
-        Job storage j = _solverJob(jobId);
-        if (count <= j.committed || count > j.checkpoints) revert BadCheckpointCount(count, j.committed, j.checkpoints);
+        JobRecord storage j = _solverJob(jobId);
+        uint32 n = _checkpoints(j);
+        if (count <= j.committed || count > n) revert BadCheckpointCount(count, j.committed, n);
         if (root == 0) revert ZeroHash();
         j.committed = count;
         emit CheckpointsCommitted(jobId, count, root);
@@ -131,9 +128,9 @@ contract JobMarket is JobMarketBase {
     /// stateHash_i) and the final model state hash (that of the last leaf). The challenge window
     /// opens; verifiers are drawn from the hash of the next block.
     function submitResult(uint256 jobId, bytes32 root, bytes32 modelHash) external nonReentrant {
-        Job storage j = _solverJob(jobId);
+        JobRecord storage j = _solverJob(jobId);
         if (root == 0 || modelHash == 0) revert ZeroHash();
-        j.committed = j.checkpoints;
+        j.committed = _checkpoints(j);
         j.root = root;
         j.modelHash = modelHash;
         _moveTo(jobId, j, SUBMITTED);
@@ -148,7 +145,7 @@ contract JobMarket is JobMarketBase {
     /// After the deadline anyone reopens a job whose solver sent no result: its collateral is slashed
     /// to the submitter and its node's timeout counter goes up.
     function reopenExpired(uint256 jobId) external nonReentrant {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         _expect(jobId, j, CLAIMED);
         uint40 deadline = j.since + j.duration;
         if (block.timestamp <= deadline) revert NotExpired(jobId, deadline);
@@ -204,7 +201,7 @@ contract JobMarket is JobMarketBase {
     /// committed checkpoint leaves, genesis = the manifest hash, claim = the solver's leaf of the model
     /// hash. `challengerNode` (0 for none) is the caller's node credited in reputation.
     function challenge(uint256 jobId, uint64 challengerNode) external nonReentrant returns (uint256 gameId) {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         _expect(jobId, j, SUBMITTED);
         uint40 ends = j.since + j.challengeWindow;
         if (block.timestamp >= ends) revert ChallengeWindowClosed(jobId, ends);
@@ -221,7 +218,7 @@ contract JobMarket is JobMarketBase {
                 defender: j.solver,
                 judge: checkpointJudge,
                 moveTimeout: moveTimeout,
-                n: j.checkpoints,
+                n: _checkpoints(j),
                 root: j.root,
                 genesis: j.inputs,
                 claim: checkpointLeaf(jobId, j.solver, j.modelHash),
@@ -237,7 +234,7 @@ contract JobMarket is JobMarketBase {
     /// challenger, half to the submitter), the bond returns, the verifiers' locks are released
     /// (those defending a probe keep theirs until that game settles) and the job reopens.
     function settleDispute(uint256 jobId) external nonReentrant {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         _expect(jobId, j, DISPUTED);
         Dispute memory d = _disputes[jobId];
         uint8 phase = game.phaseOf(d.gameId);
@@ -270,7 +267,7 @@ contract JobMarket is JobMarketBase {
     /// a drawn verifier that never revealed forfeits the no-show penalty to the submitter; shares nobody
     /// earned go back to the submitter; the collateral and the verifiers' locks are released.
     function finalize(uint256 jobId) external nonReentrant {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         _expect(jobId, j, SUBMITTED);
         uint40 ends = j.since + j.challengeWindow;
         if (block.timestamp < ends) revert ChallengeWindowOpen(jobId, ends);
@@ -325,7 +322,21 @@ contract JobMarket is JobMarketBase {
     // ---- views ------------------------------------------------------------------------------
 
     function getJob(uint256 jobId) external view returns (Job memory) {
-        return _job(jobId);
+        JobRecord storage j = _job(jobId);
+        Job memory out;
+        (out.submitter, out.price, out.solver, out.solverNode, out.committed) = (j.submitter, j.price, j.solver, j.solverNode, j.committed);
+        (out.state, out.verifiers, out.samples, out.duration, out.challengeWindow) = (j.state, j.verifiers, j.samples, j.duration, j.challengeWindow);
+        (out.steps, out.checkpointInterval, out.checkpoints, out.since, out.collateral) =
+            (j.steps, j.checkpointInterval, _checkpoints(j), j.since, j.collateral);
+        (out.inputs, out.root, out.modelHash) = (j.inputs, j.root, j.modelHash);
+        return out;
+    }
+
+    /// What the verification judges read of a job (contracts/verify/IJobShape.sol): the manifest hash,
+    /// the solver the leaves are bound to, the steps and the checkpoint interval.
+    function jobShape(uint256 jobId) external view returns (bytes32 inputs, address solver, uint32 steps, uint32 checkpointInterval) {
+        JobRecord storage j = _job(jobId);
+        return (j.inputs, j.solver, j.steps, j.checkpointInterval);
     }
 
     function verificationOf(uint256 jobId) external view returns (Verification memory) {
@@ -346,7 +357,7 @@ contract JobMarket is JobMarketBase {
     /// The time the current state ends: claim priority (open), result deadline (claimed) or
     /// challenge window (submitted); 0 otherwise.
     function stateEndsAt(uint256 jobId) external view returns (uint40) {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         if (j.state == OPEN) return j.since + priorityWindow;
         if (j.state == CLAIMED) return j.since + j.duration;
         if (j.state == SUBMITTED) return j.since + j.challengeWindow;
@@ -357,7 +368,7 @@ contract JobMarket is JobMarketBase {
     /// the segment it lies in (replayed from checkpoint segment - 1, or the initial state) and the
     /// step count of the probed state, strictly inside the segment.
     function probesOf(uint256 jobId, address verifier) external view returns (uint32[] memory segments, uint64[] memory steps) {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         Verification storage v = _verification[jobId];
         if (v.seed == 0) return (segments, steps);
         return _probes(j, v, verifier);
@@ -369,17 +380,18 @@ contract JobMarket is JobMarketBase {
     /// with its result.
     function _delegate() private {
         address target = verifiers;
-        assembly {
-            calldatacopy(0, 0, calldatasize())
-            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
-            returndatacopy(0, 0, returndatasize())
-            if iszero(ok) { revert(0, returndatasize()) }
-            return(0, returndatasize())
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // free memory: calldata in, return data out
+            calldatacopy(ptr, 0, calldatasize())
+            let ok := delegatecall(gas(), target, ptr, calldatasize(), 0, 0)
+            returndatacopy(ptr, 0, returndatasize())
+            if iszero(ok) { revert(ptr, returndatasize()) }
+            return(ptr, returndatasize())
         }
     }
 
     /// The caller's claimed job, before its deadline.
-    function _solverJob(uint256 jobId) private view returns (Job storage j) {
+    function _solverJob(uint256 jobId) private view returns (JobRecord storage j) {
         j = _job(jobId);
         _expect(jobId, j, CLAIMED);
         if (msg.sender != j.solver) revert NotSolver(jobId);
@@ -387,7 +399,7 @@ contract JobMarket is JobMarketBase {
         if (block.timestamp > deadline) revert DeadlinePassed(jobId, deadline);
     }
 
-    function _moveTo(uint256 jobId, Job storage j, uint8 to) private {
+    function _moveTo(uint256 jobId, JobRecord storage j, uint8 to) private {
         emit JobStateChanged(jobId, j.state, to);
         j.state = to;
         j.since = uint40(block.timestamp);
@@ -396,7 +408,7 @@ contract JobMarket is JobMarketBase {
     /// Back to OPEN without a solver: its commitments and verifier draw are forgotten. Returns the
     /// verifiers whose locks the caller must release (not those replaced, nor those whose probe
     /// game is still open or already lost: that game's settlement handles their lock).
-    function _reopen(uint256 jobId, Job storage j) private returns (address[] memory release) {
+    function _reopen(uint256 jobId, JobRecord storage j) private returns (address[] memory release) {
         _moveTo(jobId, j, OPEN);
         j.solver = address(0);
         j.solverNode = 0;
@@ -412,8 +424,8 @@ contract JobMarket is JobMarketBase {
             Slot storage s = v.slots[i];
             if (s.status != SLOT_REPLACED && s.probe != PROBE_OPEN && s.probe != PROBE_SOLVER_WON) release[count++] = s.verifier;
         }
-        assembly {
-            mstore(release, count)
+        assembly ("memory-safe") {
+            mstore(release, count) // shrink to the verifiers actually listed
         }
         if (n != 0 || v.seedBlock != 0) {
             delete v.slots;

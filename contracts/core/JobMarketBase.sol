@@ -49,23 +49,48 @@ abstract contract JobMarketBase {
     uint256 public constant MAX_SAMPLES = 16;
     uint256 public constant MAX_SLOTS = 32; // drawn + replacements per job
 
-    struct Job {
+    /// A job as stored: three packed slots and three hashes. Steps and interval sit in the solver's
+    /// slot so that posting writes it once and claiming only updates it.
+    struct JobRecord {
         address submitter;
         uint96 price;
         address solver;
-        uint64 solverNode;
-        uint32 committed; // checkpoints committed so far
+        uint32 solverNode; // node ids are sequential: 2^32 is far off (claim refuses a larger one)
+        uint32 steps; // training steps
+        uint32 checkpointInterval; // steps per checkpoint; checkpoints = ceil(steps / interval)
         uint8 state;
         uint8 verifiers; // verifiers to draw (0: optimistic, anyone may still challenge)
         uint8 samples; // probes per verifier
         uint32 duration; // seconds from claim to result
         uint32 challengeWindow; // seconds from result to finalize
-        uint32 checkpoints; // leaves in the committed sequence: ceil(steps / checkpointInterval)
+        uint32 committed; // checkpoints committed so far
         uint40 since; // when the job entered its current state
         uint96 collateral; // solver stake locked while it holds the job
         bytes32 inputs; // the manifest hash (docs/verification.md §1): the agreed genesis of the computation
         bytes32 root; // Merkle root of the checkpoint leaves keccak256(abi.encode(jobId, solver, stateHash))
         bytes32 modelHash; // final model state hash (the state hash of the last leaf)
+    }
+
+    /// A job as getJob returns it (JobRecord with the node id widened and the checkpoint count).
+    struct Job {
+        address submitter;
+        uint96 price;
+        address solver;
+        uint64 solverNode;
+        uint32 committed;
+        uint8 state;
+        uint8 verifiers;
+        uint8 samples;
+        uint32 duration;
+        uint32 challengeWindow;
+        uint32 steps;
+        uint32 checkpointInterval;
+        uint32 checkpoints;
+        uint40 since;
+        uint96 collateral;
+        bytes32 inputs;
+        bytes32 root;
+        bytes32 modelHash;
     }
 
     /// docs/verification.md §1; the job's inputs = keccak256(abi.encode(manifest)).
@@ -100,8 +125,6 @@ abstract contract JobMarketBase {
     }
 
     struct Verification {
-        uint32 steps; // written at post (verifier jobs only), kept across reopens
-        uint32 checkpointInterval;
         uint16 round; // +1 each time the job reopens: tells stale probe disputes apart
         uint64 seedBlock; // the block whose hash draws the next verifiers (after the result)
         uint8 pending; // replacements armed, not drawn yet
@@ -172,7 +195,7 @@ abstract contract JobMarketBase {
     uint32 public immutable probeDisputePeriod;
 
     uint256 public jobCount;
-    mapping(uint256 => Job) internal _jobs;
+    mapping(uint256 => JobRecord) internal _jobs;
     mapping(uint256 => Verification) internal _verification;
     mapping(uint256 => Dispute) internal _disputes;
     mapping(uint256 => ProbeDispute) internal _probeDisputes; // by game id
@@ -200,6 +223,7 @@ abstract contract JobMarketBase {
     error DeadlinePassed(uint256 jobId, uint40 deadline);
     error NotExpired(uint256 jobId, uint40 deadline);
     error BadCheckpointCount(uint32 count, uint32 committed, uint32 checkpoints);
+    error NodeIdTooLarge(uint64 nodeId);
     error ChallengeWindowClosed(uint256 jobId, uint40 endedAt);
     error ChallengeWindowOpen(uint256 jobId, uint40 endsAt);
     error CannotChallengeOwnResult(uint256 jobId);
@@ -337,17 +361,17 @@ abstract contract JobMarketBase {
 
     // ---- internals --------------------------------------------------------------------------
 
-function _job(uint256 jobId) internal view returns (Job storage j) {
+function _job(uint256 jobId) internal view returns (JobRecord storage j) {
         j = _jobs[jobId];
         if (j.state == NONE) revert UnknownJob(jobId);
     }
 
-    function _expect(uint256 jobId, Job storage j, uint8 state) internal view {
+    function _expect(uint256 jobId, JobRecord storage j, uint8 state) internal view {
         if (j.state != state) revert BadState(jobId, j.state);
     }
 
     /// Verification goes on while a result stands: submitted, or disputed at level 0.
-    function _expectVerifying(uint256 jobId, Job storage j) internal view {
+    function _expectVerifying(uint256 jobId, JobRecord storage j) internal view {
         if (j.state != SUBMITTED && j.state != DISPUTED) revert BadState(jobId, j.state);
     }
 
@@ -358,9 +382,15 @@ function _job(uint256 jobId) internal view returns (Job storage j) {
         if (verifierLock > penalty) staking.unlock(verifier, verifierLock - penalty);
     }
 
+    /// Leaves of the job's committed sequence: ceil(steps / interval).
+    function _checkpoints(JobRecord storage j) internal view returns (uint32) {
+        return (j.steps - 1) / j.checkpointInterval + 1;
+    }
+
     /// Probes per verifier: `samples`, at most one per segment.
-    function _probeCount(Job storage j) internal view returns (uint256) {
-        return j.samples < j.checkpoints ? j.samples : j.checkpoints;
+    function _probeCount(JobRecord storage j) internal view returns (uint256) {
+        uint256 n = _checkpoints(j);
+        return j.samples < n ? j.samples : n;
     }
 
     /// Probe positions (src/chain/market.ts probePositions mirrors this): probe i draws r =
@@ -368,13 +398,13 @@ function _job(uint256 jobId) internal view returns (Job storage j) {
     /// segment not drawn before (distinct, uniform); the probed state is the one before the segment's
     /// last step. Never published, it takes a replay of all but one step of the segment, so a verifier
     /// cannot earn its fee by replaying a short prefix and agreeing about the rest.
-    function _probes(Job storage j, Verification storage v, address verifier)
+    function _probes(JobRecord storage j, Verification storage v, address verifier)
         internal
         view
         returns (uint32[] memory segments, uint64[] memory steps)
     {
         uint256 count = _probeCount(j);
-        (uint256 n, uint256 k, uint256 total) = (j.checkpoints, v.checkpointInterval, v.steps);
+        (uint256 n, uint256 k, uint256 total) = (_checkpoints(j), j.checkpointInterval, j.steps);
         segments = new uint32[](count);
         steps = new uint64[](count);
         uint256[] memory sorted = new uint256[](count);

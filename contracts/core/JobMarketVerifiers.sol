@@ -39,7 +39,7 @@ contract JobMarketVerifiers is JobMarketBase {
     /// and commitPeriod seconds to commit. Anyone may call; if the seed block hash aged out (256
     /// blocks), the draw is re-armed on the next block instead.
     function drawVerifiers(uint256 jobId) external onlyDelegated nonReentrant {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         _expectVerifying(jobId, j);
         if (j.verifiers == 0) revert NoVerifiersRequested(jobId);
         Verification storage v = _verification[jobId];
@@ -74,7 +74,7 @@ contract JobMarketVerifiers is JobMarketBase {
     /// A drawn verifier commits to its replay result before its commit deadline:
     /// commitment = commitmentOf(agree, probes, salt, verifier) (docs/verification.md §6).
     function attest(uint256 jobId, bytes32 commitment) external onlyDelegated nonReentrant {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         _expectVerifying(jobId, j);
         Verification storage v = _verification[jobId];
         (Slot storage s, uint256 slot) = _slotOf(jobId, v, msg.sender);
@@ -92,7 +92,7 @@ contract JobMarketVerifiers is JobMarketBase {
     /// the slot's commit deadline has passed or every drawn slot has committed, and close revealPeriod
     /// after the commit deadline.
     function reveal(uint256 jobId, bool agree, bytes32[] calldata probes, bytes32 salt) external onlyDelegated nonReentrant {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         _expectVerifying(jobId, j);
         Verification storage v = _verification[jobId];
         (Slot storage s, uint256 slot) = _slotOf(jobId, v, msg.sender);
@@ -113,7 +113,7 @@ contract JobMarketVerifiers is JobMarketBase {
     /// submitter), the rest of its lock is released, and a fresh draw is armed on the next block
     /// (drawVerifiers). Anyone may call.
     function replaceVerifier(uint256 jobId, uint256 slot) external onlyDelegated nonReentrant {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         _expectVerifying(jobId, j);
         Verification storage v = _verification[jobId];
         if (slot >= v.slots.length) revert UnknownSlot(jobId, slot);
@@ -148,7 +148,7 @@ contract JobMarketVerifiers is JobMarketBase {
         bytes32 preState,
         bytes32[] calldata proof
     ) external onlyDelegated nonReentrant returns (uint256 gameId) {
-        Job storage j = _job(jobId);
+        JobRecord storage j = _job(jobId);
         _expectVerifying(jobId, j);
         if (msg.sender != j.solver) revert NotSolver(jobId);
         if (j.state == SUBMITTED) {
@@ -166,9 +166,9 @@ contract JobMarketVerifiers is JobMarketBase {
         uint256 segment = segments[index];
         bool shown = segment == 0
             ? proof.length == 6 && proof[2] == preState && keccak256(abi.encodePacked(proof)) == j.inputs
-            : MerkleProof.verify(j.root, j.checkpoints, segment - 1, checkpointLeaf(jobId, j.solver, preState), proof);
+            : MerkleProof.verify(j.root, _checkpoints(j), segment - 1, checkpointLeaf(jobId, j.solver, preState), proof);
         if (!shown) revert BadCheckpointProof(jobId, segment);
-        uint64 fromStep = uint64(segment) * v.checkpointInterval;
+        uint64 fromStep = uint64(segment) * j.checkpointInterval;
         s.probe = PROBE_OPEN;
         v.openProbes += 1;
         address verifier = s.verifier;
@@ -220,7 +220,7 @@ contract JobMarketVerifiers is JobMarketBase {
 
     /// A new verifier round (commit, reveal, probe dispute) must end inside the challenge window. While
     /// disputed the window restarts whole when the solver wins (challengeWindow > verifyTime).
-    function _expectTimeToVerify(uint256 jobId, Job storage j) private view {
+    function _expectTimeToVerify(uint256 jobId, JobRecord storage j) private view {
         if (j.state != SUBMITTED) return;
         uint40 ends = j.since + j.challengeWindow;
         if (block.timestamp >= ends) revert ChallengeWindowClosed(jobId, ends);

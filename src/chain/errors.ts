@@ -92,6 +92,7 @@ const EXPLAIN: Record<string, (args: readonly any[]) => { what: string; hint?: s
   PriorityWindow: (a) => ({ what: 'only nodes with a positive reputation score may claim yet', hint: `claim after ${at(a[1])}` }),
   DeadlinePassed: (a) => ({ what: `the job's deadline passed at ${at(a[1])}`, hint: 'the job can now be reopened (reopenExpired)' }),
   NotExpired: (a) => ({ what: `the solver has until ${at(a[1])}` }),
+  NodeIdTooLarge: (a) => ({ what: `node id ${a[0]} does not fit the market's 32-bit node field` }),
   BadCheckpointCount: (a) => ({ what: `count ${a[0]} must grow past ${a[1]} and stay within ${a[2]}` }),
   ChallengeWindowClosed: (a) => ({ what: `the challenge window closed at ${at(a[1])}` }),
   ChallengeWindowOpen: (a) => ({ what: `the challenge window is open until ${at(a[1])}`, hint: 'finalize after it closes' }),

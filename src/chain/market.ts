@@ -102,6 +102,9 @@ export interface Job {
   samples: number;
   duration: number;
   challengeWindow: number;
+  steps: number;
+  checkpointInterval: number;
+  /** ceil(steps / checkpointInterval). */
   checkpoints: number;
   since: number;
   collateral: bigint;
@@ -146,8 +149,6 @@ export interface VerifierSlot {
 }
 
 export interface Verification {
-  steps: number;
-  checkpointInterval: number;
   /** +1 each time the job reopened (probe disputes of an earlier round are stale). */
   round: number;
   /** Block whose hash draws the next verifiers (0: none armed). */
@@ -440,6 +441,8 @@ export async function getJob(c: ChainClient, jobId: bigint): Promise<Job> {
     samples: Number(j.samples),
     duration: Number(j.duration),
     challengeWindow: Number(j.challengeWindow),
+    steps: Number(j.steps),
+    checkpointInterval: Number(j.checkpointInterval),
     checkpoints: Number(j.checkpoints),
     since: Number(j.since),
     collateral: j.collateral,
@@ -510,8 +513,6 @@ export async function verificationOf(c: ChainClient, jobId: bigint): Promise<Ver
     commitment: s.commitment,
   }));
   return {
-    steps: Number(v.steps),
-    checkpointInterval: Number(v.checkpointInterval),
     round: Number(v.round),
     seedBlock: v.seedBlock,
     pending: Number(v.pending),
@@ -528,6 +529,12 @@ export async function verificationOf(c: ChainClient, jobId: bigint): Promise<Ver
 export async function probesOf(c: ChainClient, jobId: bigint, verifier: Address): Promise<Probe[]> {
   const [segments, steps] = await read<[readonly number[], readonly bigint[]]>(c, { ...marketOf(c), functionName: 'probesOf', args: [jobId, verifier] });
   return segments.map((s, i) => ({ segment: Number(s), step: Number(steps[i]) }));
+}
+
+/** What the verification judges read of a job: manifest hash, solver, steps, checkpoint interval. */
+export async function jobShape(c: ChainClient, jobId: bigint): Promise<{ inputs: Hex; solver: Address; steps: number; checkpointInterval: number }> {
+  const [inputs, solver, steps, checkpointInterval] = await read<[Hex, Address, number, number]>(c, { ...marketOf(c), functionName: 'jobShape', args: [jobId] });
+  return { inputs, solver, steps: Number(steps), checkpointInterval: Number(checkpointInterval) };
 }
 
 /** The market's record of probe game `gameId` (jobId 0n: not a probe game of this market, or settled). */
