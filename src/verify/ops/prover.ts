@@ -42,12 +42,18 @@ export function readerOf(inputs: readonly Uint32Array[], regs: Uint32Array, onOp
   };
 }
 
-/** (pc, regs) after `slots` program slots of element e (slots <= S - 1). */
-export function runElement(c: Compiled, inputs: readonly Uint32Array[], e: number, slots: number, fault?: Fault): { pc: number; regs: Uint32Array } {
-  const regs = new Uint32Array(REGS);
-  let pc = 0;
+/**
+ * (pc, regs) after `slots` program slots of element e (slots <= S - 1); `from` continues a run of
+ * the same element that stood at slot from.slot (its regs are not modified).
+ */
+export function runElement(
+  c: Compiled, inputs: readonly Uint32Array[], e: number, slots: number, fault?: Fault,
+  from?: { slot: number; pc: number; regs: Uint32Array },
+): { pc: number; regs: Uint32Array } {
+  const regs = from ? from.regs.slice() : new Uint32Array(REGS);
+  let pc = from ? from.pc : 0;
   const read = readerOf(inputs, regs);
-  for (let s = 0; s < slots; s++) {
+  for (let s = from ? from.slot : 0; s < slots; s++) {
     const ins = pc === END ? null : c.fetch(e, pc);
     if (ins) pc = execute(pc, regs, ins, read);
     if (fault && fault.element === e && fault.slot === s) pc = fault.mutate(regs, pc);
@@ -111,6 +117,7 @@ export class OpProver {
   private readonly inputTrees: (ReturnType<typeof tensorTree> | undefined)[];
   private readonly zeroLeaf = leafHash(new Uint8Array(CHUNK_ELEMENTS * 4));
   private readonly rootCache = new Map<number, Uint8Array>();
+  private lastRun?: { e: number; slot: number; pc: number; regs: Uint32Array };
 
   constructor(d: OpDescriptor, inputs: readonly TensorData[], opts: ProverOptions = {}) {
     if (inputs.length !== d.inputs.length) throw new InputError(`op ${d.kind}: ${inputs.length} inputs given, the descriptor has ${d.inputs.length}`);
@@ -175,7 +182,11 @@ export class OpProver {
     const S = this.c.S;
     const e = Math.floor(t / S), s = t % S;
     if (s === 0) return { outRoot: this.partialRoot(e), pc: 0, regs: new Uint32Array(REGS) };
-    const { pc, regs } = runElement(this.c, this.inputs, e, s, this.fault);
+    // A reveal asks for ascending steps: continue the last run of the same element when it can.
+    const last = this.lastRun;
+    const from = last && last.e === e && last.slot <= s ? last : undefined;
+    const { pc, regs } = runElement(this.c, this.inputs, e, s, this.fault, from);
+    this.lastRun = { e, slot: s, pc, regs: regs.slice() };
     return { outRoot: this.partialRoot(e), pc, regs };
   }
 
