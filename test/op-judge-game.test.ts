@@ -260,10 +260,14 @@ test('refused moves revert and change nothing', async () => {
   assert.equal(g.phase, 'judging');
   assert.equal(g.hi, Math.floor(honest.steps / (leaves.length + 1)));
   const [op, inputs, pre, openings] = judgeCallArgs(honest, g.lo);
-  const judge = (args: unknown[]) =>
-    D.wallet!.writeContract({ address: dep.opJudge, abi: dep.abi, functionName: 'judge', args, account: D.account!, chain: D.wallet!.chain }).catch((e) => {
+  const judge = async (args: unknown[]) => {
+    try {
+      const hash = await D.wallet!.writeContract({ address: dep.opJudge, abi: dep.abi, functionName: 'judge', args, account: D.account!, chain: D.wallet!.chain });
+      await D.public.waitForTransactionReceipt({ hash });
+    } catch (e) {
       throw toRevert(e);
-    });
+    }
+  };
   await rejects(judge([id, op, [pre.outRoot], pre, openings]), 'NotThisOp');
   await rejects(judge([id, op, inputs, { ...pre, regs: pre.regs.map((r, i) => (i === 15 ? r ^ 1 : r)) }, openings]), 'NotThePreState');
   if (openings.length > 0) {
