@@ -14,7 +14,7 @@ import {
   tanh, conv2d as conv2dPrim,
 } from './ops.ts';
 import { uniforms, type RngStream } from './rng.ts';
-import { fusionAllowed, makeFused, newData, Tensor } from './tensor.ts';
+import { fusionAllowed, isGradEnabled, makeFused, newData, Tensor } from './tensor.ts';
 import { traceInput, traceOp, tracing } from './trace.ts';
 
 export { conv2dPrim as conv2d };
@@ -40,10 +40,12 @@ export function gelu(x: Tensor): Tensor {
 
 function geluFused(x: Tensor): Tensor {
   const y = newData(x.size);
-  getBackend().gelu(x.data, y);
+  // Keep tanh's values for the backward when there will be one (recomputing them is most of its cost).
+  const th = x.requiresGrad && isGradEnabled() ? newData(x.size) : null;
+  getBackend().gelu(x.data, y, th);
   return makeFused('gelu', y, x.shape, [x], (g, [prev]) => {
     const gx = newData(x.size);
-    getBackend().geluBackward(x.data, g.data, prev ? prev.data : null, gx);
+    getBackend().geluBackward(x.data, g.data, prev ? prev.data : null, gx, th);
     return [new Tensor(gx, x.shape)];
   });
 }
@@ -91,7 +93,7 @@ export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
     throw new ShapeError(`crossEntropy needs logits [N, C] and N labels, got [${logits.shape}] and ${labels.length}`);
   }
   const [N, C] = logits.shape;
-  const onehot = new Float32Array(N * C);
+  const onehot = newData(N * C, true);
   for (let i = 0; i < N; i++) {
     const l = labels[i];
     if (!(l >= 0 && l < C)) throw new ShapeError(`label ${l} at row ${i} out of range [0, ${C})`);

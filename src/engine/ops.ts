@@ -505,8 +505,10 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   if (run) {
     // out[i] = d[floor(i / inner) % mid]: runs of one value, or whole copies of d.
     const { outer, mid, inner } = run;
-    if (inner === 1) for (let o = 0; o < outer; o++) out.set(d.subarray(0, mid), o * mid);
-    else for (let r = 0, k = 0; r < outer * mid; r++, k += inner) out.fill(d[r % mid], k, k + inner);
+    if (mid === 1) out.fill(d[0]);
+    else if (inner === 1 && mid >= 16) for (let o = 0; o < outer; o++) out.set(d.subarray(0, mid), o * mid);
+    else if (inner >= 16) for (let r = 0, k = 0; r < outer * mid; r++, k += inner) out.fill(d[r % mid], k, k + inner);
+    else for (let i = 0; i < out.length; i++) out[i] = d[Math.floor(i / inner) % mid];
   } else {
     const map = broadcastMap(shape, x.shape);
     for (let i = 0; i < map.length; i++) out[i] = d[map[i]];

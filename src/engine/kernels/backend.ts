@@ -174,10 +174,13 @@ export interface Backend {
   sumAll(x: Float32Array): number;
   /** acc, then for i ascending: acc = f32(acc + f32(x[i] * x[i])) (global-norm clipping). */
   sumSquares(x: Float32Array, acc: number): number;
-  /** GELU forward (program above GELU_C1). */
-  gelu(x: Float32Array, out: Float32Array): void;
-  /** GELU backward with accumulation into `prev` (program above GELU_C1); out may be prev. */
-  geluBackward(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array): void;
+  /** GELU forward (program above GELU_C1); with `th`, also its tanhf(v) values (for the backward). */
+  gelu(x: Float32Array, out: Float32Array, th?: Float32Array | null): void;
+  /**
+   * GELU backward with accumulation into `prev` (program above GELU_C1); out may be prev. With
+   * `th` (the forward's tanhf(v) values) tanh is not recomputed: the same values either way.
+   */
+  geluBackward(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array, th?: Float32Array | null): void;
   /** Softmax forward (program above SoftmaxOptions): y and e are rows×L, s is rows. */
   softmax(x: Float32Array, o: SoftmaxOptions, y: Float32Array, e: Float32Array, s: Float32Array): void;
   /** Layer norm forward (program above LayerNormOptions): y is rows×D, mu and sd are rows. */

@@ -200,20 +200,25 @@ export function sumSquaresReference(x: Float32Array, acc: number): number {
   return acc;
 }
 
-export function geluReference(x: Float32Array, out: Float32Array): void {
+function geluTanh(xi: number): number {
+  const x2 = fround(xi * xi), x3 = fround(x2 * xi), t = fround(x3 * GELU_C1), u = fround(xi + t), v = fround(u * GELU_C2);
+  return tanhf(v);
+}
+
+export function geluReference(x: Float32Array, out: Float32Array, thOut?: Float32Array | null): void {
   for (let i = 0; i < out.length; i++) {
     const xi = x[i];
-    const x2 = fround(xi * xi), x3 = fround(x2 * xi), t = fround(x3 * GELU_C1), u = fround(xi + t), v = fround(u * GELU_C2);
-    const th = tanhf(v), h = fround(xi * 0.5), a = fround(th + 1);
+    const th = geluTanh(xi), h = fround(xi * 0.5), a = fround(th + 1);
+    if (thOut) thOut[i] = th;
     out[i] = h * a;
   }
 }
 
-export function geluBackwardReference(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array): void {
+export function geluBackwardReference(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array, thIn?: Float32Array | null): void {
   for (let i = 0; i < out.length; i++) {
     const xi = x[i], gi = g[i];
-    const x2 = fround(xi * xi), x3 = fround(x2 * xi), t = fround(x3 * GELU_C1), u = fround(xi + t), v = fround(u * GELU_C2);
-    const th = tanhf(v), h = fround(xi * 0.5), a = fround(th + 1);
+    const x2 = fround(xi * xi);
+    const th = thIn ? thIn[i] : geluTanh(xi), h = fround(xi * 0.5), a = fround(th + 1);
     const gh = fround(gi * a), ga = fround(gi * h);
     const gv = fround(ga * fround(1 - fround(th * th)));
     const gu = fround(gv * GELU_C2);

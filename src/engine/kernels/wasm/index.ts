@@ -69,8 +69,8 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
     scatterAddRows: (g, idx, row, out) => { if (!vec.scatterAddRows(g, idx, row, out)) scatterAddRowsReference(g, idx, row, out); },
     sumAll: (x) => vec.sumAll(x) ?? sumAllReference(x),
     sumSquares: (x, acc) => vec.sumSquares(x, acc) ?? sumSquaresReference(x, acc),
-    gelu: (x, out) => { if (!vec.gelu(x, out)) geluReference(x, out); },
-    geluBackward: (x, g, prev, out) => { if (!vec.geluBackward(x, g, prev, out)) geluBackwardReference(x, g, prev, out); },
+    gelu: (x, out, th) => { if (!vec.gelu(x, out, th)) geluReference(x, out, th); },
+    geluBackward: (x, g, prev, out, th) => { if (!vec.geluBackward(x, g, prev, out, th)) geluBackwardReference(x, g, prev, out, th); },
     layerNorm: (x, gamma, beta, o, y, mu, sd) => { if (!vec.layerNorm(x, gamma, beta, o, y, mu, sd)) layerNormReference(x, gamma, beta, o, y, mu, sd); },
     layerNormBackward: (x, gamma, mu, sd, g, o, prev, out, gGamma, gBeta) => {
       if (!vec.layerNormBackward(x, gamma, mu, sd, g, o, prev, out, gGamma, gBeta)) layerNormBackwardReference(x, gamma, mu, sd, g, o, prev, out, gGamma, gBeta);

@@ -173,6 +173,16 @@ test('gelu forward and backward (with and without a prior gradient, in place): e
         const P = operand(be, p, resident);
         be.geluBackward(X, G, P, P);
         assertSameBits(rp, P, `${be.name} gelu backward into prev n=${n} resident=${resident}`, resident);
+        // With tanh's values kept by the forward: the same bits.
+        const th = operand(be, new Float32Array(n), resident), y2 = operand(be, new Float32Array(n), resident);
+        be.gelu(X, y2, th);
+        assertSameBits(ry, y2, `${be.name} gelu with th n=${n} resident=${resident}`, resident);
+        const gx2 = operand(be, new Float32Array(n), resident);
+        be.geluBackward(X, G, null, gx2, th);
+        assertSameBits(rg, gx2, `${be.name} gelu backward from th n=${n} resident=${resident}`, resident);
+        const P2 = operand(be, p, resident);
+        be.geluBackward(X, G, P2, P2, th);
+        assertSameBits(rp, P2, `${be.name} gelu backward from th into prev n=${n} resident=${resident}`, resident);
       }
     }
   }

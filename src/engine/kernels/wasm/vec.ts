@@ -20,7 +20,7 @@ const PATTERNS = ['vv', 'vs', 'sv', 'row', 'col'] as const;
 export const VEC_FUNCS: readonly string[] = [
   ...Object.values(KOP).flatMap((o) => PATTERNS.map((p) => `${o}_${p}`)),
   'neg', 'sqrt', 'exp', 'log', 'tanh', 'sum_rows', 'max_rows', 'sum_axis', 'max_axis', 'adamw', 'sgd',
-  'gelu', 'gelu_bwd', 'gelu_bwd_acc', 'softmax_exp', 'softmax_t', 'softmax_gx',
+  'gelu', 'gelu_t', 'gelu_bwd', 'gelu_bwd_acc', 'gelu_bwd_t', 'gelu_bwd_t_acc', 'softmax_exp', 'softmax_t', 'softmax_gx',
   'sum_axis_mul', 'ln_a', 'ln_b', 'lnb_a', 'lnb_b', 'gather_strided', 'gather_rows', 'scatter_add_rows',
 ];
 const FI = new Map(VEC_FUNCS.map((n, i) => [n, i]));
@@ -92,8 +92,8 @@ export interface VecKernels {
   scatterAddRows(g: Float32Array, indices: Int32Array, row: number, out: Float32Array): boolean;
   sumAll(x: Float32Array): number | undefined;
   sumSquares(x: Float32Array, acc: number): number | undefined;
-  gelu(x: Float32Array, out: Float32Array): boolean;
-  geluBackward(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array): boolean;
+  gelu(x: Float32Array, out: Float32Array, th?: Float32Array | null): boolean;
+  geluBackward(x: Float32Array, g: Float32Array, prev: Float32Array | null, out: Float32Array, th?: Float32Array | null): boolean;
   softmax(x: Float32Array, o: SoftmaxOptions, y: Float32Array, e: Float32Array, s: Float32Array): boolean;
   layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, o: LayerNormOptions, y: Float32Array, mu: Float32Array, sd: Float32Array): boolean;
   layerNormBackward(
@@ -258,17 +258,19 @@ export function createVecKernels(opts: {
       if (!owns(x)) return undefined;
       return k.sum_squares(at(x), x.length, acc);
     },
-    gelu(x, out) {
+    gelu(x, out, th) {
       if (out.length === 0) return true;
-      if (!owns(x) || !owns(out)) return false;
-      run('gelu', [at(x), at(out)], out.length, 16, 10 * out.length);
+      if (!owns(x) || !owns(out) || (th && !owns(th))) return false;
+      if (th) run('gelu_t', [at(x), at(out), at(th)], out.length, 16, 10 * out.length);
+      else run('gelu', [at(x), at(out)], out.length, 16, 10 * out.length);
       return true;
     },
-    geluBackward(x, g, prev, out) {
+    geluBackward(x, g, prev, out, th) {
       if (out.length === 0) return true;
-      if (!owns(x) || !owns(g) || !owns(out) || (prev && !owns(prev))) return false;
-      if (prev) run('gelu_bwd_acc', [at(x), at(g), at(prev), at(out)], out.length, 16, 14 * out.length);
-      else run('gelu_bwd', [at(x), at(g), at(out)], out.length, 16, 14 * out.length);
+      if (!owns(x) || !owns(g) || !owns(out) || (prev && !owns(prev)) || (th && !owns(th))) return false;
+      const n = out.length;
+      const a = [at(x), at(g), ...(th ? [at(th)] : []), ...(prev ? [at(prev)] : []), at(out)];
+      run(`gelu_bwd${th ? '_t' : ''}${prev ? '_acc' : ''}`, a, n, 16, (th ? 4 : 14) * n);
       return true;
     },
     softmax(x, o, y, e, s) {

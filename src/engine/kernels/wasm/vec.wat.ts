@@ -152,12 +152,16 @@ const pow2 = (kInt: string): string => `(i32x4.shl (i32x4.add ${kInt} ${i4(127)}
  */
 function expV(F: Fn, x: string, out: string, p = 'ex'): string {
   const ki = F.v(`${p}ki`), ka = F.v(`${p}k1`), y = F.v(`${p}y`);
-  return `${expCore(F, x, p)}
+  // When every lane is below -104 (a masked attention score) each one is +0: skip the rest.
+  return `
+        (if (i32x4.all_true ${f('lt', x, k4(-104))})
+          (then ${set(out, ZERO)})
+          (else${expCore(F, x, p)}
         ${set(ki, `(i32x4.trunc_sat_f32x4_s ${get(`${p}k`)})`)}
         ${set(ka, `(i32x4.max_s (i32x4.min_s ${get(ki)} ${i4(127)}) ${i4(-125)})`)}
         ${set(y, mul(mul(get(`${p}p`), pow2(get(ka))), pow2(`(i32x4.sub ${get(ki)} ${get(ka)})`)))}
         ${set(y, sel(f('lt', x, k4(-104)), ZERO, get(y)))}
-        ${set(out, sel(`(v128.not ${f('lt', x, k4(89))})`, sel(f('gt', x, ZERO), k4(Infinity), CANON_NAN), get(y)))}`;
+        ${set(out, sel(`(v128.not ${f('lt', x, k4(89))})`, sel(f('gt', x, ZERO), k4(Infinity), CANON_NAN), get(y)))}))`;
 }
 
 /** logf(x) (math.ts) into local `out`. */
@@ -319,17 +323,36 @@ function geluForward(F: Fn, x: string): string {
         ${set(a, add(get(th), k4(1)))}`;
 }
 
+/**
+ * gelu: y; gelu_t: y and th = tanhf(v) (the backward's input, so it does not recompute tanh).
+ * gelu_bwd[_t][_acc]: the backward, from x (recomputing th) or x and th, onto prev or not.
+ */
 function geluKernels(): string {
   const F = fn();
   const fwd = lanewise(F, { ins: [get('x')], outs: [get('o')], ...elems, body: ([x]) => ({ code: geluForward(F, x), outs: [mul(get('glh'), get('gla'))] }) });
   const out = [`(func (export "gelu") (param $x i32) (param $o i32) (param $u0 i32) (param $u1 i32) ${F.decl()}${fwd})`];
-  for (const acc of [false, true]) {
-    const B = fn();
-    for (const n of ['gh', 'ga', 'gu', 'gx3', 'gx2', 'acc']) B.v(n);
-    const body = lanewise(B, {
-      ins: acc ? [get('x'), get('g'), get('p')] : [get('x'), get('g')], outs: [get('o')], ...elems,
-      body: ([x, g, p]) => ({
-        code: `${geluForward(B, x)}
+  const FT = fn();
+  const fwdT = lanewise(FT, { ins: [get('x')], outs: [get('o'), get('t')], ...elems, body: ([x]) => ({ code: geluForward(FT, x), outs: [mul(get('glh'), get('gla')), get('glth')] }) });
+  out.push(`(func (export "gelu_t") (param $x i32) (param $o i32) (param $t i32) (param $u0 i32) (param $u1 i32) ${FT.decl()}${fwdT})`);
+  for (const withT of [false, true]) {
+    for (const acc of [false, true]) {
+      const B = fn();
+      for (const n of ['gh', 'ga', 'gu', 'gx3', 'gx2', 'acc', 'glx2', 'glh', 'gla', 'glth']) B.v(n);
+      const ins = [get('x'), get('g'), ...(withT ? [get('t')] : []), ...(acc ? [get('p')] : [])];
+      const body = lanewise(B, {
+        ins, outs: [get('o')], ...elems,
+        body: (xs) => {
+          const [x, g] = xs;
+          const t = withT ? xs[2] : '';
+          const p = acc ? xs[withT ? 3 : 2] : '';
+          // With th given, only the forward values the backward reads: x2, h, a (no tanh).
+          const fwdValues = withT ? `
+        ${set('glx2', mul(x, x))}
+        ${set('glth', t)}
+        ${set('glh', mul(x, k4(0.5)))}
+        ${set('gla', add(get('glth'), k4(1)))}` : geluForward(B, x);
+          return {
+            code: `${fwdValues}
         ${set('gh', mul(g, get('gla')))}
         ${set('ga', mul(g, get('glh')))}
         ${set('gu', mul(mul(get('ga'), sub(k4(1), mul(get('glth'), get('glth')))), k4(GELU_C2)))}
@@ -339,10 +362,13 @@ function geluKernels(): string {
         ${set('gx2', mul(get('gx3'), x))}
         ${set('acc', add(get('acc'), mul(get('gx2'), x)))}
         ${set('acc', add(get('acc'), mul(get('gx2'), x)))}`,
-        outs: [add(get('acc'), mul(get('gh'), k4(0.5)))],
-      }),
-    });
-    out.push(`(func (export "gelu_bwd${acc ? '_acc' : ''}") (param $x i32) (param $g i32)${acc ? ' (param $p i32)' : ''} (param $o i32) (param $u0 i32) (param $u1 i32) ${B.decl()}${body})`);
+            outs: [add(get('acc'), mul(get('gh'), k4(0.5)))],
+          };
+        },
+      });
+      const name = `gelu_bwd${withT ? '_t' : ''}${acc ? '_acc' : ''}`;
+      out.push(`(func (export "${name}") (param $x i32) (param $g i32)${withT ? ' (param $t i32)' : ''}${acc ? ' (param $p i32)' : ''} (param $o i32) (param $u0 i32) (param $u1 i32) ${B.decl()}${body})`);
+    }
   }
   return out.join('\n\n  ');
 }
