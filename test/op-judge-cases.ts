@@ -111,6 +111,7 @@ export function cases(): OpCase[] {
   out.push(c('causalMask', 'causalMask', [], [20, 20], [20], []));
   out.push(c('dropoutMask p 0.1', 'dropoutMask', [u([2])], [300], [bits(0.1), 1000, bits(1 / Math.fround(1 - Math.fround(0.1)))], [new Int32Array([0x1234567, -0x5abcdef])], [0, 1]));
   // clipping
+  out.push(c('sumSquaresAcc', 'sumSquaresAcc', [f([]), f([3, 100])], [], [], [new Float32Array([2.5]), f32Data('ssa', 300)]));
   out.push(c('sumSquares', 'sumSquares', [f([20, 15]), f([7]), f([260])], [], [], [f32Data('ss1', 300), f32Data('ss2', 7), f32Data('ss3', 260)]));
   {
     const cond = f32Data('selc', 300, { wild: true });

@@ -110,6 +110,7 @@ contract OpJudgePrograms {
     uint256 internal constant K_ADAMWW = 36;
     uint256 internal constant K_SGDBUF = 37;
     uint256 internal constant K_SGDW = 38;
+    uint256 internal constant K_SUMSQUARESACC = 39;
 
     // Opcodes (src/verify/scalar.ts OP, src/verify/ops/machine.ts MOP).
     uint256 internal constant ADD = 0;
@@ -220,6 +221,7 @@ contract OpJudgePrograms {
             return L + 2;
         }
         if (k == K_SCATTERADD) return 2 * d.inShapes[1][0] + 1;
+        if (k == K_SUMSQUARESACC) return 2 * OpDesc.sizeOf(d.inShapes[1]) + 1;
         if (k == K_COL2IM) return d.attrs[0] * d.attrs[1] + 1;
         revert UnknownKind(k);
     }
@@ -248,6 +250,22 @@ contract OpJudgePrograms {
             return _accAdd(_in(0, _sumToSrc(d, e, pc)));
         }
         if (k == K_SUMSQUARES) return _fetchSumSquares(d, pc);
+        if (k == K_SUMSQUARESACC) {
+            // (acc, g): r1 = g*g; r0 = (pc == 1 ? acc : r0) + r1
+            if (pc >= 2 * OpDesc.sizeOf(d.inShapes[1])) return ins;
+            ins.valid = true;
+            if (pc & 1 == 1) {
+                ins.op = ADD;
+                ins.a = pc == 1 ? _in(0, 0) : _reg(0);
+                ins.b = _reg(1);
+            } else {
+                ins.op = MUL;
+                ins.dst = 1;
+                ins.a = _in(1, pc >> 1);
+                ins.b = _in(1, pc >> 1);
+            }
+            return ins;
+        }
         if (k == K_MAXBACKWARD) return _fetchMaxBackward(d, e, pc);
         if (k == K_SCATTERADD) {
             uint256 P = d.inShapes[1][0];
@@ -452,6 +470,7 @@ contract OpJudgePrograms {
             (, uint256 L,) = _reduceAxis(d.inShapes[0], d.attrs[0]);
             if (L == 0) return _const(NEG_INF);
         }
+        if (k == K_SUMSQUARESACC && OpDesc.sizeOf(d.inShapes[1]) == 0) return _in(0, 0);
         return _reg(0);
     }
 

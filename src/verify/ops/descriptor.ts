@@ -21,6 +21,7 @@ export const KIND = {
   onehot: 28, dropoutMask: 29, causalMask: 30, windows: 31,
   sumSquares: 32, select: 33,
   adamwM: 34, adamwV: 35, adamwW: 36, sgdBuf: 37, sgdW: 38,
+  sumSquaresAcc: 39,
 } as const;
 
 export type KindName = keyof typeof KIND;
@@ -56,6 +57,7 @@ export const ATTRS: Record<KindName, readonly string[]> = {
   onehot: ['classes'], dropoutMask: ['p', 'offset', 'scale'], causalMask: ['size'], windows: ['length', 'shift'],
   sumSquares: [], select: [],
   adamwM: ['b1', 'c1'], adamwV: ['b2', 'c2'], adamwW: ['eps', 'weightDecay'], sgdBuf: ['mu', 'wd'], sgdW: [],
+  sumSquaresAcc: [],
 };
 
 export function sizeOf(shape: readonly number[]): number {
@@ -216,7 +218,7 @@ export function checkDescriptor(d: OpDescriptor): void {
   const nIn = d.inputs.length;
   const needInputs: Partial<Record<KindName, number>> = {
     const: 0, causalMask: 0, matmul: 2, gather: 2, scatterAdd: 2, windows: 2, maxBackward: 3, select: 3,
-    adamwM: 2, adamwV: 2, adamwW: 6, sgdBuf: 4, sgdW: 3, onehot: 1, dropoutMask: 1,
+    adamwM: 2, adamwV: 2, adamwW: 6, sgdBuf: 4, sgdW: 3, onehot: 1, dropoutMask: 1, sumSquaresAcc: 2,
   };
   const need = needInputs[d.kind] ?? (['add', 'sub', 'mul', 'div', 'maximum', 'greater'].includes(d.kind) ? 2 : undefined);
   if (need !== undefined && nIn !== need) bad(d, `${nIn} inputs, expected ${need}`);

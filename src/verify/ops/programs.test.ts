@@ -232,6 +232,16 @@ test('causalMask, dropoutMask, select, sumSquares', () => {
   let acc = 0;
   for (const g of gs) for (const v of g.data) acc = f(acc + f(v * v));
   check('sumSquares', {}, gs, T(new Float32Array([acc]), []));
+  // the same sum as a chain of sumSquaresAcc, one per gradient
+  let chained = T(new Float32Array([0]), []);
+  for (const g of gs) {
+    let a = chained.data[0];
+    for (const v of g.data) a = f(a + f(v * v));
+    const next = T(new Float32Array([a]), []);
+    check('sumSquaresAcc', {}, [chained, g], next);
+    chained = next;
+  }
+  assert.equal(chained.data[0], acc);
 });
 
 test('optimizer updates: AdamW (with and without decay), SGD (first step, momentum, decay)', () => {

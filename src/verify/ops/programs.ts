@@ -397,6 +397,21 @@ export function compile(d: OpDescriptor): Compiled {
         result: () => reg(0),
       };
     }
+    case 'sumSquaresAcc': {
+      // (acc [], g): sumSquares carried on from acc — r1 = g*g; r0 = (first ? acc : r0) + r1 — so
+      // a chain of these (one per gradient) is sumSquares over them all, with a judge call that
+      // does not grow with the number of parameters.
+      const n = sizeOf(d.inputs[1].shape);
+      return {
+        d, E, S: 2 * n + 1,
+        fetch(_e, pc) {
+          if (pc >= 2 * n) return null;
+          if (pc & 1) return { op: add, dst: 0, a: pc === 1 ? inp(0, 0) : reg(0), b: reg(1), jump: NO_JUMP };
+          return { op: mul, dst: 1, a: inp(1, pc >> 1), b: inp(1, pc >> 1), jump: NO_JUMP };
+        },
+        result: () => (n === 0 ? inp(0, 0) : reg(0)),
+      };
+    }
     case 'maxBackward': {
       // (x, y, g): for l' < l: if x[l'] == y goto zero; if x[l] == y goto take; zero: 0; take: g
       const { L, inner } = reduceAxis(x, d.attrs[0]);
