@@ -62,17 +62,28 @@ export interface DeployOptions {
   params?: Partial<DeployParams>;
   /** Use this existing ERC-20 for payments and stakes instead of deploying VeriToken. */
   token?: Address;
-  /** The market's level-1 judge (steps from a checkpoint to a probe) instead of the TestJudge. */
+  /**
+   * Which judges the market gets when none is given: 'test' (LeafJudge at level 0, TestJudge at level 1:
+   * hash-chain steps, for tests and the default devnet) or 'verification' (the verification layer's
+   * CheckpointJudge → StepJudge → OpJudge, which judge real training steps down to one binary32 op;
+   * compiles contracts/verify too). Default 'test'.
+   */
+  judges?: 'test' | 'verification';
+  /** The market's level-1 judge (steps from a checkpoint to a probe), instead of deploying one. */
   judge?: Address;
-  /** The market's level-0 judge (checkpoint leaves) instead of the LeafJudge. */
+  /** The market's level-0 judge (checkpoint leaves), instead of deploying one. */
   checkpointJudge?: Address;
+  /** Dissection arity of the verification judges' games (default 16). */
+  judgeArity?: number;
   /** Compiler settings (defaults of compile.ts). */
   compile?: CompileOptions;
 }
 
 export async function deployContracts(opts: DeployOptions): Promise<Deployment> {
   const p = { ...DEVNET_PARAMS, ...opts.params };
-  const artifacts = await compileContracts({ ...opts.compile, include: CHAIN_SOURCES });
+  const real = opts.judges === 'verification';
+  // The verification judges import contracts/verify: compile everything (the same cache key as their tests).
+  const artifacts = await compileContracts(real ? { ...opts.compile } : { ...opts.compile, include: CHAIN_SOURCES });
   const bytecode = (name: string) => artifactOf(artifacts, name).bytecode;
   const transport = chainTransport(opts.rpcUrl);
   const probe = createPublicClient({ transport });
@@ -90,7 +101,9 @@ export async function deployContracts(opts: DeployOptions): Promise<Deployment> 
   let nonce = await pub.getTransactionCount({ address: from, blockTag: 'pending' });
   const firstBlock = Number(await pub.getBlockNumber()) + 1;
   // The order is fixed so that the market's address can be predicted before Staking and Reputation.
-  const willDeploy = [!opts.token, true, true, !opts.judge, !opts.checkpointJudge, true, true, true].filter(Boolean).length;
+  // Verification judges: OpJudgePrograms + OpJudge and StepJudge (unless a step judge is given), CheckpointJudge.
+  const judgeDeploys = real ? (opts.judge ? 0 : 3) + (opts.checkpointJudge ? 0 : 1) : (opts.judge ? 0 : 1) + (opts.checkpointJudge ? 0 : 1);
+  const willDeploy = [!opts.token, true, true].filter(Boolean).length + judgeDeploys + 3;
   const market = getContractAddress({ from, nonce: BigInt(nonce + willDeploy - 1) });
 
   const deployed: Address[] = [];
@@ -125,12 +138,28 @@ export async function deployContracts(opts: DeployOptions): Promise<Deployment> 
     ));
   const registry = await deploy('NodeRegistry', (n) => wallet.deployContract({ abi: abis.nodeRegistryAbi, bytecode: bytecode('NodeRegistry'), nonce: n }));
   const game = await deploy('BisectionGame', (n) => wallet.deployContract({ abi: abis.bisectionGameAbi, bytecode: bytecode('BisectionGame'), nonce: n }));
-  const judge =
-    opts.judge ??
-    (await deploy('TestJudge', (n) => wallet.deployContract({ abi: abis.testJudgeAbi, bytecode: bytecode('TestJudge'), args: [false], nonce: n })));
-  const checkpointJudge =
-    opts.checkpointJudge ??
-    (await deploy('LeafJudge', (n) => wallet.deployContract({ abi: abis.leafJudgeAbi, bytecode: bytecode('LeafJudge'), nonce: n })));
+  const arity = opts.judgeArity ?? 16;
+  const verifyDeploy = (name: string, args: readonly unknown[]) =>
+    deploy(name, (n) => wallet.deployContract({ abi: artifactOf(artifacts, name).abi, bytecode: bytecode(name), args: args as never, nonce: n }));
+  let opJudge: Address | undefined, opJudgePrograms: Address | undefined;
+  let judge: Address;
+  let checkpointJudge: Address;
+  if (real) {
+    // The judges read the market (IJobShape) and the market takes the judges: they get its predicted address.
+    if (!opts.judge) {
+      opJudgePrograms = await verifyDeploy('OpJudgePrograms', []);
+      opJudge = await verifyDeploy('OpJudge', [opJudgePrograms, BigInt(arity)]);
+    }
+    judge = opts.judge ?? (await verifyDeploy('StepJudge', [game, market, opJudge, p.moveTimeout, arity]));
+    checkpointJudge = opts.checkpointJudge ?? (await verifyDeploy('CheckpointJudge', [game, market, judge, p.moveTimeout, arity]));
+  } else {
+    judge =
+      opts.judge ??
+      (await deploy('TestJudge', (n) => wallet.deployContract({ abi: abis.testJudgeAbi, bytecode: bytecode('TestJudge'), args: [false], nonce: n })));
+    checkpointJudge =
+      opts.checkpointJudge ??
+      (await deploy('LeafJudge', (n) => wallet.deployContract({ abi: abis.leafJudgeAbi, bytecode: bytecode('LeafJudge'), nonce: n })));
+  }
   const staking = await deploy('Staking', (n) =>
     wallet.deployContract({
       abi: abis.stakingAbi,
@@ -179,6 +208,13 @@ export async function deployContracts(opts: DeployOptions): Promise<Deployment> 
   if (stakingMarket !== market || recorder !== market) {
     throw new DeploymentError('the deployed contracts are not wired to the market', { details: `market ${market}, staking says ${stakingMarket}, reputation says ${recorder}` });
   }
+  if (real) {
+    const marketOf = (address: Address) =>
+      pub.readContract({ address, abi: [{ type: 'function', name: 'market', inputs: [], outputs: [{ type: 'address' }], stateMutability: 'view' }], functionName: 'market' });
+    for (const [name, address] of [['StepJudge', opts.judge ? undefined : judge], ['CheckpointJudge', opts.checkpointJudge ? undefined : checkpointJudge]] as const) {
+      if (address && (await marketOf(address)) !== market) throw new DeploymentError(`${name} is not wired to the market`, { details: `market ${market}` });
+    }
+  }
 
   return {
     version: 2,
@@ -186,10 +222,10 @@ export async function deployContracts(opts: DeployOptions): Promise<Deployment> 
     rpcUrl: opts.rpcUrl,
     deployer: from,
     deployedAtBlock: firstBlock,
-    contracts: { token, registry, staking, reputation, game, judge, checkpointJudge, market },
+    contracts: { token, registry, staking, reputation, game, judge, checkpointJudge, market, ...(opJudge ? { opJudge, opJudgePrograms } : {}) },
     tokenKind: opts.token ? 'external' : 'VeriToken',
-    judgeKind: opts.judge ? 'external' : 'TestJudge',
-    checkpointJudgeKind: opts.checkpointJudge ? 'external' : 'LeafJudge',
+    judgeKind: opts.judge ? 'external' : real ? 'StepJudge' : 'TestJudge',
+    checkpointJudgeKind: opts.checkpointJudge ? 'external' : real ? 'CheckpointJudge' : 'LeafJudge',
     params: {
       faucetAmount: (opts.token ? 0n : p.faucetAmount).toString(),
       unbondingDelay: p.unbondingDelay,

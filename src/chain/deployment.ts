@@ -28,13 +28,16 @@ export const deploymentSchema = z.strictObject({
     /** The market's level-0 judge (the checkpoint game). */
     checkpointJudge: address,
     market: address,
+    /** With the verification judges: the op judge (levels 3+4) and its programs. */
+    opJudge: address.optional(),
+    opJudgePrograms: address.optional(),
   }),
   /** "VeriToken" when deployed with the contracts, "external" for an existing ERC-20. */
   tokenKind: z.enum(['VeriToken', 'external']),
-  /** "TestJudge" (hash-chain steps, for tests and the devnet) or "external". */
-  judgeKind: z.enum(['TestJudge', 'external']),
-  /** "LeafJudge" (identity-bound hash-chain leaves, for tests and the devnet) or "external". */
-  checkpointJudgeKind: z.enum(['LeafJudge', 'external']),
+  /** "TestJudge" (hash-chain steps, for tests and the default devnet), "StepJudge" (the verification layer's) or "external". */
+  judgeKind: z.enum(['TestJudge', 'StepJudge', 'external']),
+  /** "LeafJudge" (identity-bound hash-chain leaves, tests and the default devnet), "CheckpointJudge" or "external". */
+  checkpointJudgeKind: z.enum(['LeafJudge', 'CheckpointJudge', 'external']),
   params: z.strictObject({
     faucetAmount: wei,
     unbondingDelay: seconds,

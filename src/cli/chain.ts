@@ -23,6 +23,7 @@ export const CHAIN_OPTIONS = {
   token: { type: 'string' },
   judge: { type: 'string' },
   'checkpoint-judge': { type: 'string' },
+  judges: { type: 'string' },
   'key-file': { type: 'string' },
   account: { type: 'string' },
 } as const;
@@ -32,7 +33,7 @@ export type ChainValues = { [K in keyof typeof CHAIN_OPTIONS]?: string };
 export const CHAIN_USAGE = `
 Chain (coordination layer):
   veritrain devnet up [--data-dir DIR] [--port N] [--json]
-  veritrain deploy --rpc <url> [--deployment OUT] [--token ADDR] [--judge ADDR] [--checkpoint-judge ADDR] [--key-file F] [--json]
+  veritrain deploy --rpc <url> [--deployment OUT] [--token ADDR] [--judges verification|test] [--judge ADDR] [--checkpoint-judge ADDR] [--key-file F] [--json]
   veritrain faucet [--account N | --key-file F] [--rpc <url>] [--deployment FILE] [--json]
   veritrain stake bond|unbond <VTT> | withdraw | show [ADDR]  [same options]
   veritrain chain info [same options]
@@ -45,8 +46,9 @@ Chain options:
   --key-file F       file holding the sender's 0x private key (or set VERITRAIN_PRIVATE_KEY)
   --account N        devnet only: send from anvil's dev account N (default 0)
   --token ADDR       deploy: use this ERC-20 instead of deploying VeriToken (with a faucet)
-  --judge ADDR       deploy: the market's level-1 (step) judge instead of the TestJudge
-  --checkpoint-judge ADDR  deploy: the market's level-0 (checkpoint) judge instead of the LeafJudge
+  --judges KIND      deploy: "verification" (default: CheckpointJudge, StepJudge, OpJudge) or "test" (LeafJudge, TestJudge)
+  --judge ADDR       deploy: an existing level-1 (step) judge for the market
+  --checkpoint-judge ADDR  deploy: an existing level-0 (checkpoint) judge for the market
 `;
 
 function portOption(v: string | undefined): number | undefined {
@@ -54,6 +56,11 @@ function portOption(v: string | undefined): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InputError(`--port must be 0..65535, got "${v}"`);
   return n;
+}
+
+function judgesOption(v: string | undefined): 'verification' | 'test' {
+  if (v === undefined || v === 'verification' || v === 'test') return v ?? 'verification';
+  throw new InputError(`--judges must be "verification" or "test", got "${v}"`);
 }
 
 function addressOption(name: string, v: string | undefined): Address | undefined {
@@ -172,6 +179,7 @@ export async function cmdDeploy(ctx: CliContext, v: ChainValues): Promise<Record
     token: addressOption('token', v.token),
     judge: addressOption('judge', v.judge),
     checkpointJudge: addressOption('checkpoint-judge', v['checkpoint-judge']),
+    judges: judgesOption(v.judges),
   });
   writeDeployment(out, d);
   ctx.say(`market ${d.contracts.market}; deployment written to ${out}`);
