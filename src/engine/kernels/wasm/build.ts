@@ -8,11 +8,13 @@ import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 import { matmulWat } from './matmul.wat.ts';
 import { vecWat } from './vec.wat.ts';
+import { sha256Wat } from './sha256.wat.ts';
 
 /** The kernel modules: file stem, the exported base64 constant, the WAT generator. */
 export const MODULES = [
   { name: 'matmul', constant: 'MATMUL_WASM_BASE64', wat: matmulWat, what: 'The matmul kernel' },
   { name: 'vec', constant: 'VEC_WASM_BASE64', wat: vecWat, what: 'The elementwise kernels' },
+  { name: 'sha256', constant: 'SHA256_WASM_BASE64', wat: sha256Wat, what: 'The 4-way SHA-256' },
 ] as const;
 
 export const watPath = (name: string): string => fileURLToPath(new URL(`./${name}.wat`, import.meta.url));
