@@ -56,7 +56,7 @@ test('devnet up with nodes; job submit → watch → status → list → result 
 
   // A job whose data is a local CSV file: submit publishes it as a blob and rewrites the spec.
   const specFile = csvJob(tempDir());
-  const submit = runCli(['job', 'submit', specFile, ...dep, '--window', '8', '--verifiers', '2']);
+  const submit = runCli(['job', 'submit', specFile, ...dep, '--verifiers', '2']);
   assert.equal(submit.code, 0, submit.stderr);
   const jobId = submit.json.jobId as string;
   assert.equal(submit.json.blobs.length, 2, 'the spec blob and the CSV blob');
@@ -67,14 +67,14 @@ test('devnet up with nodes; job submit → watch → status → list → result 
   assert.equal(watch.json.state, 'finalized');
   assert.equal(watch.json.lastStage, 'finalized');
   const stages = watch.json.stages.map((s: any) => s.stage);
-  for (const s of ['posted', 'claimed', 'checkpoints', 'submitted', 'verifiers-drawn', 'attested', 'finalized']) assert.ok(stages.includes(s), `stage ${s} in ${stages}`);
+  for (const s of ['posted', 'claimed', 'checkpoints', 'submitted', 'verifiers-drawn', 'verifier-committed', 'verifier-revealed', 'finalized']) assert.ok(stages.includes(s), `stage ${s} in ${stages}`);
   assert.match(watch.stdout + watch.stderr, /finalized\s+solver paid/);
 
   const status = runCli(['job', 'status', jobId, ...dep]);
   assert.equal(status.code, 0, status.stderr);
   assert.equal(status.json.state, 'finalized');
   assert.equal(status.json.committed, status.json.checkpoints);
-  assert.equal(status.json.verifiers.attested, 2);
+  assert.equal(status.json.verifiers.agreed, 2, 'both verifiers revealed agreement');
   const list = runCli(['job', 'list', ...dep]);
   assert.equal(list.code, 0, list.stderr);
   assert.deepEqual(list.json.jobs.map((j: any) => j.jobId), [jobId]);
@@ -102,7 +102,7 @@ test('devnet up with nodes; job submit → watch → status → list → result 
   assert.equal(`0x${trained.json.finalHash}`, status.json.modelHash);
 
   const events = (await getEvents(connect({ deployment: readDeployment(deploymentFile) }))).filter((e) => e.args.jobId === BigInt(jobId));
-  assertFinalizedWell(events, { attestations: 2 });
+  assertFinalizedWell(events, { agreed: 2 });
 
   proc.kill('SIGTERM');
   const stopped = await done;

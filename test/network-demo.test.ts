@@ -21,7 +21,7 @@ test('demo --json: posted → claimed → trained → committed → verified →
   const model = decodeCheckpoint(new Uint8Array(readFileSync(j.modelPath)));
   assert.equal(model.stateHash, j.finalHash, 'the file on disk is the verified model');
   assert.equal(model.step, 100);
-  for (const s of ['posted', 'claimed', 'checkpoints', 'submitted', 'verifiers-drawn', 'attested', 'finalized']) assert.ok(s in j.stagesSec, `stage ${s} shown`);
+  for (const s of ['posted', 'claimed', 'checkpoints', 'submitted', 'verifiers-drawn', 'verifier-committed', 'verifier-revealed', 'finalized']) assert.ok(s in j.stagesSec, `stage ${s} shown`);
   assert.ok(j.testAccuracy > 0.6, `accuracy ${j.testAccuracy}`);
-  for (const s of ['posted', 'claimed', 'checkpoints', 'result', 'verifiers drawn', 'attested', 'finalized', 'held-out accuracy']) assert.ok(r.stderr.includes(s), `the human output shows "${s}"`);
+  for (const s of ['posted', 'claimed', 'checkpoints', 'result', 'verifiers drawn', 'committed', 'revealed', 'finalized', 'held-out accuracy']) assert.ok(r.stderr.includes(s), `the human output shows "${s}"`);
 });

@@ -29,6 +29,8 @@ export interface TestNet extends LocalNetwork {
   waitLog(name: string, re: RegExp, timeoutMs?: number): Promise<string>;
   /** Rows of a node's sqlite table (read-only connection beside the running node). */
   rows(name: string, sql: string): Record<string, unknown>[];
+  /** Starts again every node that is not running (a test that failed half-way leaves none down). */
+  allUp(): Promise<void>;
 }
 
 export async function startTestNet(spec: ClusterSpec, opts: { params?: Parameters<typeof startLocalNetwork>[0]['params'] } = {}): Promise<TestNet> {
@@ -86,6 +88,9 @@ export async function startTestNet(spec: ClusterSpec, opts: { params?: Parameter
         db.close();
       }
     },
+    async allUp() {
+      for (const n of t.cluster.nodes) if (n.proc.exitCode !== null || n.proc.signalCode !== null) await t.cluster.restart(n.name);
+    },
     async stop() {
       for (const c of clients) await c.close().catch(() => {});
       await t.cluster.stop();
@@ -135,9 +140,11 @@ export function csvJob(dir: string, opts: { rows?: number; steps?: number; inter
   return path;
 }
 
-export function assertFinalizedWell(events: ChainEvent[], opts: { attestations?: number } = {}): void {
+/** Posted, claimed, submitted and finalized, never challenged; `agreed`: verifiers that revealed agreement. */
+export function assertFinalizedWell(events: ChainEvent[], opts: { agreed?: number } = {}): void {
   const names = events.map((e) => e.eventName);
   for (const n of ['JobPosted', 'JobClaimed', 'ResultSubmitted', 'JobFinalized']) assert.ok(names.includes(n), `no ${n} event; got ${names.join(', ')}`);
-  if (opts.attestations !== undefined) assert.equal(names.filter((n) => n === 'Attested').length, opts.attestations, 'attestations');
+  if (opts.agreed !== undefined) assert.equal(events.filter((e) => e.eventName === 'Revealed' && e.args.agree === true).length, opts.agreed, 'verifiers that revealed agreement');
   assert.ok(!names.includes('DisputeOpened'), 'an honest job was challenged');
+  assert.ok(!names.includes('ProbeDisputeOpened'), 'an honest verifier was disputed');
 }

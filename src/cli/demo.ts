@@ -42,7 +42,7 @@ export async function cmdDemo(ctx: CliContext, v: { keep?: boolean } = {}): Prom
   try {
     const setupSec = (performance.now() - t0) / 1000;
     ctx.say(`network up in ${setupSec.toFixed(1)} s; submitting the job (spec published to the nodes, price escrowed)`);
-    const submitted = await vt.submitJob({ spec, baseDir: resolve('.') }, { challengeWindow: 10, verifiers: 2, duration: 600 });
+    const submitted = await vt.submitJob({ spec, baseDir: resolve('.') }, { verifiers: 2, duration: 600 });
     const printer = createUpdatePrinter(ctx, { name: spec.name });
     const stages: Record<string, number> = {};
     const tJob = performance.now();

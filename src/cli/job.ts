@@ -94,7 +94,9 @@ function statusJson(s: JobStatus): Record<string, unknown> {
     solver: s.solver,
     price: s.price.toString(),
     specHash: s.specHash,
-    datasetHash: s.datasetHash,
+    datasetRoot: s.datasetRoot,
+    manifestHash: s.manifestHash,
+    steps: s.steps,
     checkpoints: s.checkpoints,
     committed: s.committed,
     root: s.root,
@@ -143,8 +145,18 @@ export function createUpdatePrinter(ctx: CliContext, opts: { name?: string } = {
           return line('result', `submitted: model ${short(d.modelHash)}, checkpoint root ${short(d.root)}`);
         case 'verifiers-drawn':
           return line('verifiers drawn', ((d.verifiers as Address[]) ?? []).map(short).join(', '));
-        case 'attested':
-          return line('attested', `verifier ${short(d.verifier)} replayed its segments: they match`);
+        case 'verifier-committed':
+          return line('committed', `verifier ${short(d.verifier)} replayed its segments and committed to what it found`);
+        case 'verifier-revealed':
+          return line('revealed', `verifier ${short(d.verifier)}: ${d.agree ? 'the segments match the commitments' : 'MISMATCH'} (its probes are on chain)`);
+        case 'verifier-replaced':
+          return line('replaced', `verifier ${short(d.verifier)} missed its commit deadline (penalty ${vttOf(d.penalty as string)} VTT); another one is drawn`);
+        case 'verifier-no-show':
+          return line('no-show', `verifier ${short(d.verifier)} never revealed: ${vttOf(d.penalty as string)} VTT penalty`);
+        case 'probe-disputed':
+          return line('probe disputed', `the solver disputes verifier ${short(d.verifier)}'s probe at step ${d.probeStep} (game ${d.gameId})`);
+        case 'probe-settled':
+          return line('probe settled', d.verifierWon ? 'the verifier was right' : 'the verifier was wrong and lost its bond');
         case 'challenged':
           return line('challenged', `by ${short(d.challenger)}: dispute game ${d.gameId}`);
         case 'dispute-settled':
@@ -154,7 +166,7 @@ export function createUpdatePrinter(ctx: CliContext, opts: { name?: string } = {
         case 'reopened':
           return line('reopened', 'the job is open for claims again');
         case 'finalized':
-          return line('finalized', `solver paid ${vttOf(d.solverPay as string)} VTT, verifiers ${vttOf(d.verifierPay as string)} VTT, refund ${vttOf(d.refund as string)} VTT`);
+          return line('finalized', `solver paid ${vttOf(d.solverPay as string)} VTT, verifiers ${vttOf(d.verifierPay as string)} VTT, refund ${vttOf(d.refund as string)} VTT${BigInt((d.penalties as string) ?? '0') > 0n ? `, penalties ${vttOf(d.penalties as string)} VTT` : ''}`);
         case 'cancelled':
           return line('cancelled', 'the price went back to the submitter');
       }
@@ -177,9 +189,19 @@ export async function cmdJob(ctx: CliContext, v: JobValues): Promise<Record<stri
           verifiers: intArg('verifiers', v.verifiers),
           replicas: intArg('replicas', v.replicas),
         });
-        ctx.say(`job ${r.jobId} posted: spec ${r.specHash.slice(0, 12)}…, dataset ${r.datasetHash.slice(0, 12)}…, held by ${r.replicas} other node(s)`);
+        ctx.say(`job ${r.jobId} posted: spec ${r.specHash.slice(0, 12)}…, manifest ${r.manifestHash.slice(0, 14)}…, held by ${r.replicas} other node(s)`);
         ctx.say(`follow it: veritrain job watch ${r.jobId}`);
-        return { jobId: r.jobId.toString(), specHash: r.specHash, datasetHash: r.datasetHash, checkpoints: r.checkpoints, tx: r.tx, blobs: r.blobs, replicas: r.replicas };
+        return {
+          jobId: r.jobId.toString(),
+          specHash: r.specHash,
+          datasetHash: r.datasetHash,
+          manifestHash: r.manifestHash,
+          challengeWindow: r.challengeWindow,
+          checkpoints: r.checkpoints,
+          tx: r.tx,
+          blobs: r.blobs,
+          replicas: r.replicas,
+        };
       }
       case 'status': {
         const s = await vt.jobStatus(jobIdArg(arg));

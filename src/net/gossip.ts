@@ -36,7 +36,9 @@ export interface SeenStore {
  * announcement, the job's submitter on chain)? The chain lookup plugs in here; it runs inside
  * gossipsub's validator, so it should answer from a cache (src/node/identities.ts).
  */
-export type StakeCheck = (sender: { address: Address; peerId: string }, envelope?: Envelope) => boolean | Promise<boolean>;
+export type StakeCheck = (sender: { address: Address; peerId: string }, envelope?: Envelope) => StakeAnswer | Promise<StakeAnswer>;
+/** 'unknown': the check could not be made (the chain is unreachable); the message is ignored, nobody blamed. */
+export type StakeAnswer = boolean | 'unknown';
 
 /** A StakeCheck from a fixed list (until the registry contract answers). */
 export function allowList(entries: Array<{ address: string; peerId?: string }>): StakeCheck {
@@ -66,6 +68,7 @@ export type DropReason =
   | 'duplicate'
   | 'unstaked'
   | 'unstaked-relay'
+  | 'unverified'
   | 'blocked-origin';
 
 export interface GossipOptions {
@@ -109,7 +112,7 @@ const PENALTY_OF: Partial<Record<DropReason, Offence>> = {
 // Reject: invalid, the relayer should not have sent it. Ignore: maybe fine elsewhere (old, a duplicate).
 // An unstaked sender's message relayed by another peer is ignored without blaming the relay: the
 // relay may know of a registration or a stake this node has not seen yet (a node that just joined).
-const IGNORED: ReadonlySet<DropReason> = new Set(['stale', 'future', 'duplicate', 'blocked-origin', 'unstaked-relay']);
+const IGNORED: ReadonlySet<DropReason> = new Set(['stale', 'future', 'duplicate', 'blocked-origin', 'unstaked-relay', 'unverified']);
 
 export function startGossip(opts: GossipOptions): Gossip {
   const pubsub = opts.node.services.pubsub;
@@ -156,9 +159,9 @@ export function startGossip(opts: GossipOptions): Gossip {
       if (e instanceof MessageError) return drop(e.reason, from, msg.topic, e.shortMessage);
       throw e;
     }
-    if (!(await opts.isStakedNode({ address: env.from as Address, peerId: env.peer }, env))) {
-      return drop(env.peer === from.toString() ? 'unstaked' : 'unstaked-relay', from, msg.topic);
-    }
+    const staked = await opts.isStakedNode({ address: env.from as Address, peerId: env.peer }, env);
+    if (staked === 'unknown') return drop('unverified', from, msg.topic);
+    if (!staked) return drop(env.peer === from.toString() ? 'unstaked' : 'unstaked-relay', from, msg.topic);
     if (!opts.seen.add(id, msg.topic, t)) return drop('duplicate', from, msg.topic);
     accepted.set(id, { id, envelope: env, from: from.toString(), receivedAt: t });
     // gossipsub dispatches every accepted message on a subscribed topic; this only bounds a surprise.

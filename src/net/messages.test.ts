@@ -30,7 +30,7 @@ const BODIES: { [K in MessageKind]: MessageBody<K> } = {
   claim: { jobId: `0x${h('1')}`, txHash: `0x${h('2')}` },
   attestation: { jobId: `0x${h('1')}`, segment: 3, fromHash: h('c'), toHash: h('d'), verdict: 'agree' },
   heartbeat: { roles: ['solver', 'verifier'], freeSlots: 2, version: '0.1.0' },
-  progress: { jobId: `0x${h('1')}`, step: 120, steps: 300, loss: 0.4183 },
+  progress: { jobId: `0x${h('1')}`, step: 120, steps: 300, loss: 0.4183, losses: [0.52, 0.4712, 0.4183] },
   checkpoint: { jobId: `0x${h('1')}`, index: 2, step: 75, stateHash: h('e'), blob: h('f') },
   result: { jobId: `0x${h('1')}`, root: `0x${h('3')}`, modelHash: `0x${h('4')}`, list: h('5') },
 };
@@ -139,8 +139,12 @@ test('fuzz: random bytes, random JSON, wrong types, oversized input', () => {
   onlyMessageErrors(new TextEncoder().encode('{"a":'.repeat(1600) + '1' + '}'.repeat(1600)));
 });
 
-test('fuzz: mutations of a valid message (bit flips, cuts, field swaps) decode to a typed error or verify false', async () => {
-  const { bytes, envelope } = await signed('attestation');
+test('fuzz: mutations of a valid message of every kind (bit flips, cuts, field swaps) decode to a typed error or verify false', async () => {
+  for (const kind of MESSAGE_KINDS) await mutate(kind);
+});
+
+async function mutate(kind: MessageKind) {
+  const { bytes, envelope } = await signed(kind);
   const checks: Promise<void>[] = [];
   fc.assert(
     fc.property(fc.integer({ min: 0, max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), fc.integer({ min: 0, max: bytes.length }), (at, xor, cut) => {
@@ -160,7 +164,7 @@ test('fuzz: mutations of a valid message (bit flips, cuts, field swaps) decode t
         );
       }
     }),
-    { numRuns: 300 },
+    { numRuns: 60 },
   );
   await Promise.all(checks);
   const fields = Object.keys(envelope) as Array<keyof Envelope>;
@@ -169,6 +173,14 @@ test('fuzz: mutations of a valid message (bit flips, cuts, field swaps) decode t
       const mutated = { ...envelope, [field]: value };
       onlyMessageErrors(new TextEncoder().encode(canonicalJson(mutated)));
     }),
-    { numRuns: 1000 },
+    { numRuns: 200 },
   );
-});
+  // Wrong types, sizes and values in the body's own fields.
+  const bodyFields = Object.keys(envelope.body);
+  fc.assert(
+    fc.property(fc.constantFrom(...bodyFields), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.string({ maxLength: 9000 }), fc.double({ noNaN: true, noDefaultInfinity: true })), (field, value) => {
+      onlyMessageErrors(new TextEncoder().encode(canonicalJson({ ...envelope, body: { ...envelope.body, [field]: value } })));
+    }),
+    { numRuns: 200 },
+  );
+}

@@ -12,6 +12,7 @@ import type { Address, Hex } from 'viem';
 import { canonicalJson } from '../canonical-json.ts';
 import { IntegrityError, InputError } from '../errors.ts';
 import { sha256Hex, utf8 } from '../engine/hash.ts';
+import { checkpointLeaf } from '../chain/market.ts';
 import { merkleRoot } from '../chain/merkle.ts';
 import { parseSpec, type JobSpec } from '../train/spec.ts';
 
@@ -96,12 +97,11 @@ export function decodeCheckpointList(bytes: Uint8Array): CheckpointList {
 }
 
 /**
- * Leaf i of the committed checkpoint sequence. Today the state hash itself; docs/verification.md §3
- * binds it to (jobId, solver) once the market takes identity-bound leaves, and this is the one
- * place that changes.
+ * Leaf i of the committed checkpoint sequence, bound to the job and the solver (docs/verification.md
+ * §3): a commitment copied from another job or solver is wrong for the copier.
  */
-export function checkpointLeaf(_jobId: bigint, _solver: Address, stateHash: string): Hex {
-  return `0x${stateHash}`;
+export function leafOf(jobId: bigint, solver: Address, stateHash: string): Hex {
+  return checkpointLeaf(jobId, solver, `0x${stateHash}`);
 }
 
 /** The model hash a result commits to: the last checkpoint's state hash. */
@@ -110,7 +110,7 @@ export function modelHashOf(stateHash: string): Hex {
 }
 
 export function listRoot(jobId: bigint, solver: Address, stateHashes: readonly string[]): Hex {
-  return merkleRoot(stateHashes.map((s) => checkpointLeaf(jobId, solver, s)));
+  return merkleRoot(stateHashes.map((s) => leafOf(jobId, solver, s)));
 }
 
 /** Checks a list against what the chain holds for the result (root, model hash, leaf count). */

@@ -62,8 +62,6 @@ export interface DaemonOptions {
   threads?: number;
   /** Chain poll and role tick interval in ms (default 500). */
   pollMs?: number;
-  /** Segments a drawn verifier replays (default 2). */
-  samples?: number;
   /** Loopback networks (tests, devnets): no inbound rate limit, no same-IP gossip penalty. */
   loopback?: boolean;
   log?: (line: string) => void;
@@ -111,6 +109,11 @@ const JOB_EVENTS = new Set([
   'VerifiersDrawn',
   'VerifierDrawRearmed',
   'Attested',
+  'Revealed',
+  'VerifierSlotReplaced',
+  'VerifierNoShow',
+  'ProbeDisputeOpened',
+  'ProbeDisputeSettled',
   'DisputeOpened',
   'DisputeSettled',
   'SolverTimedOut',
@@ -137,7 +140,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const hardware: Hardware = { ...defaultHardware(), ...opts.hardware };
   const faults = new Set(opts.faults ?? []);
 
-  const identities = createIdentities({ client, submitterOf: (id) => state.jobs.get(id)?.submitter });
+  const identities = createIdentities({ client: () => client, submitterOf: (id) => state.jobs.get(id)?.submitter });
   const scorer = createPeerScorer({ store: db.peers });
   const remembered = state.peerAddrs.list(16).map((a) => a.addr);
   // Fault tests only ("partition-file"): while <dataDir>/PARTITION exists the node refuses every
@@ -229,25 +232,26 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const infoServer = await serveJobInfo({ node: net, answer, scorer });
 
   // ---- the chain ----------------------------------------------------------------------------
-  async function refreshJob(jobId: bigint, events: ChainEvent[], block: bigint): Promise<void> {
+  async function refreshJob(jobId: bigint, block: bigint): Promise<void> {
     const c = client;
     const j = await getJob(c, jobId);
     let row = state.jobs.get(jobId);
     if (!row) {
-      const posted = events.find((e) => e.eventName === 'JobPosted' && e.args.jobId === jobId);
-      const p = posted
-        ? { specHash: posted.args.specHash as Hex, datasetHash: posted.args.datasetHash as Hex, blockNumber: posted.blockNumber }
-        : await jobPosting(c, jobId);
+      const p = await jobPosting(c, jobId);
       row = {
         jobId,
         state: j.state,
         submitter: j.submitter,
         specHash: p.specHash.slice(2),
-        datasetHash: p.datasetHash.slice(2),
+        datasetRoot: p.datasetRoot,
+        manifestHash: p.manifestHash,
         price: j.price,
         duration: j.duration,
+        steps: p.steps,
+        checkpointInterval: p.checkpointInterval,
         checkpoints: j.checkpoints,
         verifiers: j.verifiers,
+        samples: j.samples,
         challengeWindow: j.challengeWindow,
         collateral: j.collateral,
         postedBlock: Number(p.blockNumber),
@@ -257,9 +261,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         committed: 0,
         root: null,
         modelHash: null,
-        seedBlock: null,
-        drawn: [],
-        seed: null,
+        verification: null,
         updatedBlock: 0,
       };
     }
@@ -273,19 +275,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       committed: j.committed,
       root: zero.test(j.root) ? null : j.root,
       modelHash: zero.test(j.modelHash) ? null : j.modelHash,
+      verification: null,
       updatedBlock: Number(block),
     };
-    if (j.state === 'submitted' && j.verifiers > 0) {
+    if ((j.state === 'submitted' || j.state === 'disputed' || j.state === 'finalized') && j.verifiers > 0) {
       const v = await verificationOf(c, jobId);
-      next.seedBlock = Number(v.seedBlock);
-      next.drawn = v.drawn;
-      const drawn = [...events].reverse().find((e) => e.eventName === 'VerifiersDrawn' && e.args.jobId === jobId);
-      if (drawn) next.seed = drawn.args.seed as Hex;
-      if (v.drawn.length === 0) next.seed = null;
-    } else if (j.state === 'open' || j.state === 'claimed') {
-      next.seedBlock = null;
-      next.drawn = [];
-      next.seed = null;
+      next.verification = {
+        seed: zero.test(v.seed) ? null : v.seed,
+        seedBlock: Number(v.seedBlock),
+        pending: v.pending,
+        uncommitted: v.uncommitted,
+        openProbes: v.openProbes,
+        slots: v.slots.map((x) => ({ verifier: x.verifier, commitBy: x.commitBy, revealBy: x.revealBy, status: x.status, agree: x.agree, probe: x.probe })),
+      };
     }
     state.jobs.put(next);
   }
@@ -299,7 +301,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       state.log.add(e.args.jobId, e.eventName, plain(e.args), `${e.blockNumber}:${e.logIndex}`);
     }
     if (info.rewound) for (const j of state.jobs.list({ states: ['open', 'claimed', 'submitted', 'disputed'] })) touched.add(j.jobId);
-    for (const id of [...touched].sort((a, b) => (a < b ? -1 : 1))) await refreshJob(id, events, toBlock);
+    for (const id of [...touched].sort((a, b) => (a < b ? -1 : 1))) await refreshJob(id, toBlock);
     head = toBlock;
     const b = await client.public.getBlock({ blockNumber: toBlock });
     chainOffset = Math.max(0, Number(b.timestamp) - Date.now() / 1000);
@@ -366,23 +368,34 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         log(`node ${nodeId}: roles/hardware updated`);
       }
     }
-    const p = deployment.params;
-    const mins: bigint[] = [];
-    if (roles.has('solver')) mins.push(BigInt(p.minSolverStake) + 100n * VTT);
-    if (roles.has('verifier') || roles.has('watcher')) mins.push(BigInt(p.minVerifierStake));
-    const target = opts.stake ?? mins.reduce((a, b) => (a > b ? a : b), 0n);
-    const s = await stakeOf(c, keys.address);
-    if (s.bonded < target) {
-      const need = target - s.bonded;
-      if ((await tokenBalance(c, keys.address)) < need && BigInt(p.faucetAmount) > 0n) await ctx.tx(() => faucet(c));
-      await ctx.tx(() => ensureAllowance(c, deployment.contracts.staking, need));
-      await ctx.tx(() => bond(c, need));
-      log(`bonded ${need / VTT} VTT (stake ${target / VTT} VTT)`);
-    }
+    await topUpStake();
     if (roles.has('verifier') && !(await stakeOf(c, keys.address)).inVerifierPool) {
       await ctx.tx(() => joinVerifierPool(c));
       log('joined the verifier pool');
     }
+  }
+  // The stake to keep bonded: the role minimums plus room for what jobs lock (a solver's collateral,
+  // a drawn verifier's lock: the draw weighs free stake only). Penalties and slashes are made good.
+  const p = deployment.params;
+  const mins: bigint[] = [];
+  if (roles.has('solver')) mins.push(BigInt(p.minSolverStake) + 100n * VTT);
+  if (roles.has('verifier') || roles.has('watcher')) mins.push(BigInt(p.minVerifierStake) + 50n * VTT);
+  const stakeTarget = opts.stake ?? mins.reduce((a, b) => (a > b ? a : b), 0n);
+  async function topUpStake(): Promise<void> {
+    const c = client;
+    const s = await stakeOf(c, keys.address);
+    if (s.bonded >= stakeTarget) return;
+    const need = stakeTarget - s.bonded;
+    if ((await tokenBalance(c, keys.address)) < need) {
+      if (BigInt(p.faucetAmount) === 0n) {
+        log(`stake ${s.bonded / VTT} VTT is below the ${stakeTarget / VTT} VTT wanted and this account holds too few tokens to bond more`);
+        return;
+      }
+      await ctx.tx(() => faucet(c));
+    }
+    await ctx.tx(() => ensureAllowance(c, deployment.contracts.staking, need));
+    await ctx.tx(() => bond(c, need));
+    log(`bonded ${need / VTT} VTT (stake ${stakeTarget / VTT} VTT)`);
   }
   for (let attempt = 1; ; attempt++) {
     try {
@@ -397,7 +410,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   // ---- roles --------------------------------------------------------------------------------
   const solver = roles.has('solver') ? createSolver(ctx) : undefined;
-  const verifier = roles.has('verifier') || roles.has('watcher') ? createVerifier(ctx, { samples: opts.samples }) : undefined;
+  const verifier = roles.has('verifier') || roles.has('watcher') ? createVerifier(ctx) : undefined;
   const replicator = createReplicator(ctx);
   replicator.reannounce();
   const tick = () => {
@@ -417,6 +430,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }, 10_000);
   const reannounce = setInterval(() => replicator.reannounce(), 10 * 60_000);
   reannounce.unref();
+  const restake = setInterval(() => {
+    if (!rpcDown) topUpStake().catch((e: Error) => log(`stake top-up: ${e.message.split('\n')[0]}`));
+  }, 15_000);
   // Stay connected: after a partition heals, a restart of the others or a quiet spell, dial the
   // bootstrap addresses and the peers remembered from identify until a few connections stand.
   const bootstrapAddrs = opts.bootstrap ?? [];
@@ -461,6 +477,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       clearInterval(heartbeat);
       clearInterval(reannounce);
       clearInterval(reconnect);
+      clearInterval(restake);
       solver?.stop();
       await follower.stop();
       gossip.stop();

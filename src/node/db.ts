@@ -104,11 +104,15 @@ const MIGRATIONS: string[] = [
      state TEXT NOT NULL,
      submitter TEXT NOT NULL,
      spec_hash TEXT NOT NULL,
-     dataset_hash TEXT NOT NULL,
+     dataset_root TEXT NOT NULL,
+     manifest_hash TEXT NOT NULL,
      price TEXT NOT NULL,
      duration INTEGER NOT NULL,
+     steps INTEGER NOT NULL,
+     checkpoint_interval INTEGER NOT NULL,
      checkpoints INTEGER NOT NULL,
      verifiers INTEGER NOT NULL,
+     samples INTEGER NOT NULL,
      challenge_window INTEGER NOT NULL,
      collateral TEXT NOT NULL,
      posted_block INTEGER NOT NULL,
@@ -118,9 +122,7 @@ const MIGRATIONS: string[] = [
      committed INTEGER NOT NULL DEFAULT 0,
      root TEXT,
      model_hash TEXT,
-     seed_block INTEGER,
-     drawn TEXT,
-     seed TEXT,
+     verification TEXT,
      updated_block INTEGER NOT NULL
    ) STRICT;
    CREATE INDEX jobs_state ON jobs (state);

@@ -35,13 +35,14 @@ export interface Identities {
   byOwner(owner: Address): NodeIdentity[];
   /** Bonded stake of an operator (cached; read from the chain on a miss). */
   bonded(owner: Address): Promise<bigint>;
-  /** The StakeCheck for gossip: a bound, staked node, or the on-chain submitter of an announced job. */
+  /** The StakeCheck for gossip: a bound, staked node, or the on-chain submitter of an announced job ('unknown' while the chain does not answer). */
   check: StakeCheck;
   size(): number;
 }
 
 export interface IdentitiesOptions {
-  client: ChainClient;
+  /** The chain client, or how to get the current one (a node swaps it when the RPC moves). */
+  client: ChainClient | (() => ChainClient);
   /** The on-chain submitter of a job, from the node's job table when it has the job. */
   submitterOf?: (jobId: bigint) => Address | undefined;
   /** How long a cached stake is trusted without a Staking event (default 60 s). */
@@ -61,7 +62,8 @@ async function getContractEvents(c: ChainClient, fromBlock: bigint, toBlock: big
 }
 
 export function createIdentities(opts: IdentitiesOptions): Identities {
-  const c = opts.client;
+  const cur = typeof opts.client === 'function' ? opts.client : () => opts.client as ChainClient;
+  const c = cur(); // for what never changes: chain id, contract addresses, parameters
   const ttl = opts.stakeTtlMs ?? 60_000;
   const byPeer = new Map<string, NodeIdentity>();
   const byNode = new Map<bigint, NodeIdentity>();
@@ -95,7 +97,7 @@ export function createIdentities(opts: IdentitiesOptions): Identities {
     const key = owner.toLowerCase();
     const hit = stakes.get(key);
     if (hit && Date.now() - hit.at < ttl) return hit.bonded;
-    const s = await stakeOf(c, owner);
+    const s = await stakeOf(cur(), owner);
     stakes.set(key, { bonded: s.bonded, at: Date.now() });
     return s.bonded;
   }
@@ -104,7 +106,7 @@ export function createIdentities(opts: IdentitiesOptions): Identities {
     const known = opts.submitterOf?.(jobId) ?? submitters.get(jobId);
     if (known) return known;
     try {
-      const j = await getJob(c, jobId);
+      const j = await getJob(cur(), jobId);
       submitters.set(jobId, j.submitter);
       return j.submitter;
     } catch {
@@ -116,21 +118,26 @@ export function createIdentities(opts: IdentitiesOptions): Identities {
   let refreshing: Promise<void> | undefined;
   let refreshedAt = 0;
   async function load(toBlock?: bigint): Promise<void> {
-    const to = toBlock ?? (await c.public.getBlockNumber({ cacheTime: 0 }));
+    const to = toBlock ?? (await cur().public.getBlockNumber({ cacheTime: 0 }));
     if (to <= loadedTo) return;
-    const events = await getContractEvents(c, loadedTo + 1n, to);
+    const events = await getContractEvents(cur(), loadedTo + 1n, to);
     await apply(events);
     loadedTo = to;
   }
-  /** On an unknown peer: the registration may be newer than the last chain poll (at most one read per 500 ms). */
-  function refresh(): Promise<void> {
-    if (!refreshing && Date.now() - refreshedAt > 500) {
+  /**
+   * On an unknown peer: the registration may be newer than the last chain poll (at most one read per
+   * 200 ms). False when the chain did not answer (then nobody is blamed for what it cannot check).
+   */
+  let lastRefreshOk = true;
+  function refresh(): Promise<boolean> {
+    if (!refreshing && Date.now() - refreshedAt > 200) {
       refreshedAt = Date.now();
       refreshing = load()
-        .catch(() => {})
+        .then(() => void (lastRefreshOk = true))
+        .catch(() => void (lastRefreshOk = false))
         .finally(() => (refreshing = undefined));
     }
-    return refreshing ?? Promise.resolve();
+    return (refreshing ?? Promise.resolve()).then(() => lastRefreshOk);
   }
 
   async function apply(events: ChainEvent[]): Promise<void> {
@@ -189,20 +196,23 @@ export function createIdentities(opts: IdentitiesOptions): Identities {
     byOwner: (owner) => [...byNode.values()].filter((n) => n.owner.toLowerCase() === owner.toLowerCase()),
     bonded,
     async check(sender, envelope) {
-      if (!byPeer.has(sender.peerId)) await refresh();
+      let chainOk = true;
+      if (!byPeer.has(sender.peerId)) chainOk = await refresh();
       const n = byPeer.get(sender.peerId);
       if (n && n.owner.toLowerCase() === sender.address.toLowerCase()) {
         try {
           if ((await bonded(n.owner)) >= needed(n.roles)) return true;
         } catch {
-          // The chain did not answer: refuse now, the sender retries or re-announces.
+          chainOk = false;
         }
       }
       if (envelope?.kind === 'job') {
         const s = await submitterOf(BigInt(envelope.body.jobId));
-        return s !== undefined && s.toLowerCase() === sender.address.toLowerCase();
+        if (s !== undefined) return s.toLowerCase() === sender.address.toLowerCase();
+        chainOk = false;
       }
-      return false;
+      // The chain did not answer: the message is not taken, and nobody is scored down for it.
+      return chainOk ? false : 'unknown';
     },
     size: () => byNode.size,
   };

@@ -9,11 +9,20 @@ import { startDevnet, type Devnet } from '../chain/devnet.ts';
 import { fundFromDev, prepareNodeDir, startCluster, type ClusterSpec, type LocalCluster } from './cluster.ts';
 
 /**
- * Contract parameters of a devnet that runs nodes: claims open to newcomers after 3 s (a fresh
- * devnet has no node with reputation), challenge windows from 5 s, dispute moves 5 min. Used only
- * when the devnet deploys (an existing data directory keeps its contracts).
+ * Contract parameters of a devnet that runs nodes, so that a job takes seconds, not minutes: claims
+ * open to newcomers after 3 s (a fresh devnet has no node with reputation), a drawn verifier has
+ * 8 s to replay and commit, 4 s to reveal, the solver 4 s more to dispute a probe (a verifier job's
+ * challenge window is then at least 18 s, 26 s by default), dispute moves 5 min. Used only when the
+ * devnet deploys (an existing data directory keeps its contracts).
  */
-export const NODE_DEVNET_PARAMS: Partial<DeployParams> = { priorityWindow: 3, minChallengeWindow: 5, moveTimeout: 300 };
+export const NODE_DEVNET_PARAMS: Partial<DeployParams> = {
+  priorityWindow: 3,
+  minChallengeWindow: 2,
+  commitPeriod: 8,
+  revealPeriod: 4,
+  probeDisputePeriod: 4,
+  moveTimeout: 300,
+};
 
 /** Marks a client directory made by a devnet: its keystore uses the devnet passphrase. */
 export const DEVNET_CLIENT_MARK = 'devnet-client';

@@ -7,17 +7,33 @@
 // any moment) picks up where the node stopped: training resumes from its last checkpoint.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Hex } from 'viem';
 import { ContractRevertError } from '../chain/errors.ts';
-import { claimJob, commitCheckpoints, finalize, getJob, reopenExpired, submitResult, withdraw, withdrawable } from '../chain/market.ts';
+import {
+  checkpointEvidence,
+  claimJob,
+  commitCheckpoints,
+  disputeProbe,
+  finalize,
+  getJob,
+  probePositions,
+  reopenExpired,
+  revealOf,
+  submitResult,
+  withdraw,
+  withdrawable,
+  type Manifest,
+} from '../chain/market.ts';
+import { ensureAllowance } from '../chain/token.ts';
 import { reputationScore } from '../chain/reputation.ts';
 import { sha256Hex, utf8 } from '../engine/hash.ts';
 import { readChainFromCheckpoints } from '../train/checkpoint.ts';
 import type { JobSpec } from '../train/spec.ts';
 import { alive } from '../chain/devnet.ts';
-import { checkpointSteps, dataBlobsOf, encodeCheckpointList, listRoot, modelHashOf, parseSpecBlob, type CheckpointList } from './artifacts.ts';
+import { checkpointSteps, dataBlobsOf, encodeCheckpointList, leafOf, listRoot, modelHashOf, parseSpecBlob, type CheckpointList } from './artifacts.ts';
 import { ensureBlob, jobIdHex, publishBlob, say, type NodeContext } from './context.ts';
 import type { JobRow } from './state.ts';
-import { isWorker, startTask, type Inspection, type RunningTask } from './work.ts';
+import { isWorker, runTask, startTask, type Inspection, type RunningTask } from './work.ts';
 
 export interface SolverTaskData extends Record<string, unknown> {
   reason?: string;
@@ -29,6 +45,9 @@ export interface SolverTaskData extends Record<string, unknown> {
   root?: string;
   list?: string;
   attempts?: number;
+  /** Verifier slots whose revealed probes were checked, and this node's state hashes at probed steps. */
+  checkedSlots?: number[];
+  probeHashes?: Record<string, string>;
 }
 
 const SAFETY = 1.5; // estimated training time × SAFETY + startup must fit the job's duration
@@ -84,14 +103,16 @@ export function createSolver(ctx: NodeContext): Solver {
       ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'skipped', { reason });
       ctx.log(`job ${j.jobId}: skipped (${reason})`);
     };
-    const steps = checkpointSteps(spec.steps, spec.checkpointInterval);
-    if (steps.length !== j.checkpoints) return skip(`the job commits ${j.checkpoints} checkpoints, its spec writes ${steps.length}`);
+    if (spec.steps !== j.steps || spec.checkpointInterval !== j.checkpointInterval) {
+      return skip(`the job was posted with ${j.steps} steps every ${j.checkpointInterval}, its spec says ${spec.steps} every ${spec.checkpointInterval}`);
+    }
     for (const h of dataBlobsOf(spec)) await ensureBlob(ctx, h, [], 300_000);
-    const inspect = startTask({ kind: 'inspect', spec, baseDir: ctx.dataDir, threads: ctx.threads });
+    const inspect = startTask({ kind: 'inspect', spec, baseDir: ctx.dataDir, threads: ctx.threads, manifestHash: j.manifestHash });
     const lines = await inspect.done;
     const ins = lines.find((l) => l.type === 'inspected') as Inspection;
     if (ins.specHash !== j.specHash) return skip(`spec hash ${ins.specHash} is not the posted ${j.specHash}`);
-    if (ins.datasetHash !== j.datasetHash) return skip(`dataset hash ${ins.datasetHash} is not the posted ${j.datasetHash}`);
+    // docs/verification.md §1: a manifest that is not what the spec and data give commits to other work.
+    if (!ins.manifestOk) return skip(`its manifest hash ${j.manifestHash} is not the ${ins.manifestHash} its spec and data give`);
     if (ins.peakRssMiB > ctx.hardware.memoryMiB) return skip(`needs ~${Math.ceil(ins.peakRssMiB)} MiB, this node declares ${ctx.hardware.memoryMiB}`);
     const estSec = (ins.stepMs * spec.steps) / 1000;
     if (estSec * SAFETY + 10 > j.duration) return skip(`needs ~${Math.ceil(estSec)} s of training, the job allows ${j.duration} s`);
@@ -238,7 +259,66 @@ export function createSolver(ctx: NodeContext): Solver {
     await say(ctx, 'result', { jobId: jobIdHex(j.jobId), root, modelHash, list: listHash });
   }
 
+  /**
+   * Checks every revealed probe of the job's verifiers against this node's own states (a replay
+   * from its checkpoint to the probe step) and disputes a wrong one: a verifier that agreed without
+   * replaying cannot know the state there.
+   */
+  async function checkProbes(j: JobRow): Promise<void> {
+    const v = j.verification;
+    if (!v?.seed) return;
+    const task = ctx.state.tasks.get<SolverTaskData>(j.jobId, 'solver')!;
+    const checked = new Set(task.data.checkedSlots ?? []);
+    const todo = v.slots.map((s, slot) => ({ ...s, slot })).filter((s) => s.status === 'revealed' && !checked.has(s.slot));
+    if (todo.length === 0) return;
+    const spec = await specOf(j);
+    const cks = ctx.state.checkpoints.list(j.jobId, ctx.address);
+    const known: Record<string, string> = { ...(task.data.probeHashes ?? {}) };
+    for (const s of todo) {
+      const r = await revealOf(ctx.client(), j.jobId, s.slot);
+      const probes = probePositions({ seed: v.seed, verifier: s.verifier, samples: j.samples, steps: j.steps, checkpointInterval: j.checkpointInterval });
+      const missing = probes.filter((p) => known[p.step] === undefined);
+      if (missing.length > 0) {
+        const lines = await runTask({
+          kind: 'replay',
+          spec,
+          baseDir: ctx.dataDir,
+          threads: ctx.threads,
+          segments: missing.map((p) => ({ index: p.segment, fromPath: p.segment === 0 ? null : join(ctx.store.dir, cks[p.segment - 1].blob), toStep: p.step })),
+        });
+        for (const l of lines) if (l.type === 'replayed') known[l.toStep] = `0x${l.endHash}`;
+        ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', task.status, { probeHashes: known });
+      }
+      const wrong = probes.findIndex((p, i) => r.probes[i]?.toLowerCase() !== known[p.step]);
+      if (wrong >= 0 && ctx.chainNow() < j.since + j.challengeWindow) {
+        const p = probes[wrong];
+        ctx.log(`job ${j.jobId}: verifier ${s.verifier.slice(0, 10)} revealed a wrong state at step ${p.step}: disputing its probe`);
+        const manifest = task.data.inspection!.manifest as Manifest;
+        const states = cks.map((c) => `0x${c.stateHash}` as Hex);
+        const leaves = cks.map((c) => leafOf(j.jobId, ctx.address, c.stateHash));
+        const c = ctx.client();
+        try {
+          await ctx.tx(() => ensureAllowance(c, c.deployment.contracts.market, BigInt(c.deployment.params.disputeBond)));
+          const d = await ctx.tx(() =>
+            disputeProbe(c, j.jobId, { slot: s.slot, probes: r.probes, salt: r.salt, index: wrong, ...checkpointEvidence({ segment: p.segment, manifest, states, leaves }) }),
+          );
+          ctx.log(`job ${j.jobId}: probe dispute game ${d.gameId} open over steps ${d.fromStep}..${d.probeStep} (the dispute driver plays it once it lands)`);
+        } catch (e) {
+          if (!(e instanceof ContractRevertError)) throw e;
+          ctx.log(`job ${j.jobId}: could not dispute the probe: ${e.shortMessage}`);
+        }
+      }
+      if (wrong < 0) ctx.log(`job ${j.jobId}: verifier ${s.verifier.slice(0, 10)}'s probes at steps ${probes.map((p) => p.step).join(', ')} are this node's states`);
+      checked.add(s.slot);
+      ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', task.status, { checkedSlots: [...checked] });
+    }
+  }
+
   async function settle(j: JobRow): Promise<void> {
+    if (j.state === 'submitted' && ctx.chainNow() < j.since + j.challengeWindow) {
+      await checkProbes(j);
+      return;
+    }
     if (j.state === 'submitted' && ctx.chainNow() >= j.since + j.challengeWindow) {
       try {
         await ctx.tx(() => finalize(ctx.client(), j.jobId));

@@ -4,7 +4,7 @@
 // JSON), the checkpoints and results it knows of, a log of stages and progress for `job watch`,
 // and peer addresses to redial after a restart. Every write is one committed transaction.
 import type { Address, Hex } from 'viem';
-import type { JobState } from '../chain/market.ts';
+import type { JobState, ProbeState, SlotStatus } from '../chain/market.ts';
 import type { NodeDb } from './db.ts';
 
 export interface JobRow {
@@ -13,11 +13,17 @@ export interface JobRow {
   submitter: Address;
   /** SHA-256 hex (no 0x) of the spec's canonical JSON: also the spec blob's hash. */
   specHash: string;
-  datasetHash: string;
+  /** The manifest's dataset commitment (0x hex). */
+  datasetRoot: Hex;
+  /** The job's `inputs` on chain: the manifest hash every solver and verifier recomputes. */
+  manifestHash: Hex;
   price: bigint;
   duration: number;
+  steps: number;
+  checkpointInterval: number;
   checkpoints: number;
   verifiers: number;
+  samples: number;
   challengeWindow: number;
   collateral: bigint;
   postedBlock: number;
@@ -28,10 +34,19 @@ export interface JobRow {
   committed: number;
   root: Hex | null;
   modelHash: Hex | null;
-  seedBlock: number | null;
-  drawn: Address[];
-  seed: Hex | null;
+  /** The verifier round while the job is submitted or disputed (null otherwise, or without verifiers). */
+  verification: JobVerification | null;
   updatedBlock: number;
+}
+
+export interface JobVerification {
+  /** Seed of the first draw (null before it): every probe position derives from it. */
+  seed: Hex | null;
+  seedBlock: number;
+  pending: number;
+  uncommitted: number;
+  openProbes: number;
+  slots: Array<{ verifier: Address; commitBy: number; revealBy: number; status: SlotStatus; agree: boolean; probe: ProbeState }>;
 }
 
 export type Role = 'solver' | 'verifier' | 'watcher';
@@ -106,8 +121,6 @@ export interface NodeState {
   };
 }
 
-const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-
 function jobIdOf(jobId: bigint): number {
   // Job ids count up from 1; a uint256 past 2^53 would be a chain no one runs.
   if (jobId < 0n || jobId > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`job id ${jobId} does not fit the node database`);
@@ -121,12 +134,13 @@ export function openState(db: NodeDb): NodeState {
     kvSet: sql.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     jobGet: sql.prepare('SELECT * FROM jobs WHERE job_id = ?'),
     jobPut: sql.prepare(
-      `INSERT INTO jobs (job_id, state, submitter, spec_hash, dataset_hash, price, duration, checkpoints, verifiers, challenge_window,
-         collateral, posted_block, since, solver, solver_node, committed, root, model_hash, seed_block, drawn, seed, updated_block)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO jobs (job_id, state, submitter, spec_hash, dataset_root, manifest_hash, price, duration, steps, checkpoint_interval,
+         checkpoints, verifiers, samples, challenge_window, collateral, posted_block, since, solver, solver_node, committed, root,
+         model_hash, verification, updated_block)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, since = excluded.since, solver = excluded.solver,
          solver_node = excluded.solver_node, committed = excluded.committed, root = excluded.root, model_hash = excluded.model_hash,
-         seed_block = excluded.seed_block, drawn = excluded.drawn, seed = excluded.seed, updated_block = excluded.updated_block
+         verification = excluded.verification, updated_block = excluded.updated_block
        WHERE excluded.updated_block >= jobs.updated_block`,
     ),
     jobList: sql.prepare('SELECT * FROM jobs ORDER BY job_id DESC LIMIT ?'),
@@ -161,11 +175,15 @@ export function openState(db: NodeDb): NodeState {
     state: r.state as JobState,
     submitter: r.submitter as Address,
     specHash: r.spec_hash as string,
-    datasetHash: r.dataset_hash as string,
+    datasetRoot: r.dataset_root as Hex,
+    manifestHash: r.manifest_hash as Hex,
     price: BigInt(r.price as string),
     duration: Number(r.duration),
+    steps: Number(r.steps),
+    checkpointInterval: Number(r.checkpoint_interval),
     checkpoints: Number(r.checkpoints),
     verifiers: Number(r.verifiers),
+    samples: Number(r.samples),
     challengeWindow: Number(r.challenge_window),
     collateral: BigInt(r.collateral as string),
     postedBlock: Number(r.posted_block),
@@ -175,9 +193,7 @@ export function openState(db: NodeDb): NodeState {
     committed: Number(r.committed),
     root: (r.root as Hex | null) ?? null,
     modelHash: (r.model_hash as Hex | null) ?? null,
-    seedBlock: num(r.seed_block),
-    drawn: r.drawn ? (JSON.parse(r.drawn as string) as Address[]) : [],
-    seed: (r.seed as Hex | null) ?? null,
+    verification: r.verification ? (JSON.parse(r.verification as string) as JobVerification) : null,
     updatedBlock: Number(r.updated_block),
   });
   const toTask = <T>(r: Record<string, unknown>): Task<T> => ({
@@ -221,11 +237,15 @@ export function openState(db: NodeDb): NodeState {
           j.state,
           j.submitter,
           j.specHash,
-          j.datasetHash,
+          j.datasetRoot,
+          j.manifestHash,
           j.price.toString(),
           j.duration,
+          j.steps,
+          j.checkpointInterval,
           j.checkpoints,
           j.verifiers,
+          j.samples,
           j.challengeWindow,
           j.collateral.toString(),
           j.postedBlock,
@@ -235,9 +255,7 @@ export function openState(db: NodeDb): NodeState {
           j.committed,
           j.root,
           j.modelHash,
-          j.seedBlock,
-          j.drawn.length ? JSON.stringify(j.drawn) : null,
-          j.seed,
+          j.verification === null ? null : JSON.stringify(j.verification),
           j.updatedBlock,
         );
       },

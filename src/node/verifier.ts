@@ -1,46 +1,82 @@
-// The verifier and watcher roles. After a result is submitted, someone draws the verifiers (any
-// node may; the draw needs one block after the result's, which on an idle devnet this node mines
-// itself with an empty transaction). A drawn verifier fetches the result's checkpoint list (checked
-// against the committed root), replays the segments drawn for it from the on-chain seed and its
-// address, and attests when every replay ends on the committed state, or challenges the result.
-// A watcher does the same for results it was not drawn for, with segments it draws privately (the
-// solver cannot know them), and challenges a wrong one. The dispute itself is driven by the
-// dispute driver (src/verify, VA) once it lands; until then the challenge is opened and logged.
+// The verifier and watcher roles (docs/verification.md §6).
+//
+// After a result, someone draws the verifiers (any node may; the draw needs a block after the
+// result's, which on an idle devnet this node mines itself with an empty transaction). A drawn
+// verifier fetches the result's checkpoint list (checked against the committed root), replays the
+// segments the market assigns it (probesOf: from the draw's seed and its address) and records, for
+// each, the state one step before the segment's end (its probe, which no one published) and the
+// end. It commits keccak(agree, probes, salt, itself) before its commit deadline, reveals once the
+// commit phase is over, and challenges the result at level 0 when a segment end is not the
+// committed leaf. Any node replaces a drawn verifier that missed its commit deadline while the
+// window has room for a new round (a fresh draw follows).
+//
+// A watcher replays segments it draws privately (the solver cannot know them) for results it was
+// not drawn for, challenges a wrong one, and checks the probes verifiers revealed in those segments.
+// The dispute games are played by the dispute driver (src/verify, VA) once it lands; until then a
+// challenge is opened and logged.
 import { randomBytes } from 'node:crypto';
-import { encodeAbiParameters, keccak256, type Hex } from 'viem';
-import { addressOf } from '../chain/client.ts';
+import { join } from 'node:path';
+import type { Address, Hex } from 'viem';
 import { ContractRevertError } from '../chain/errors.ts';
-import { attest, challenge, drawVerifiers, withdraw, withdrawable } from '../chain/market.ts';
+import {
+  attest,
+  challenge,
+  commitmentOf,
+  drawVerifiers,
+  probePositions,
+  replaceVerifier,
+  reveal,
+  revealOf,
+  verifyTime,
+  withdraw,
+  withdrawable,
+  type Probe,
+} from '../chain/market.ts';
 import { ensureAllowance } from '../chain/token.ts';
 import { checkListAgainstChain, checkpointSteps, decodeCheckpointList, parseSpecBlob, type CheckpointList } from './artifacts.ts';
 import { askPeers, ensureBlob, jobIdHex, say, type NodeContext } from './context.ts';
 import type { JobRow, Role } from './state.ts';
 import { runTask } from './work.ts';
-import { join } from 'node:path';
+
+export interface Replayed {
+  segment: number;
+  /** The state hash one step before the segment's end (the probe), and at its end. */
+  probeHash: string;
+  endHash: string;
+  /** The committed leaf's state at the segment's end. */
+  expected: string;
+  /** The start was the committed state and the end matched. */
+  agree: boolean;
+}
 
 export interface VerifyTaskData extends Record<string, unknown> {
-  segments?: number[];
-  /** Per segment: the replayed end hash and whether it is the committed one. */
-  replays?: Array<{ segment: number; endHash: string; expected: string; agree: boolean }>;
-  salt?: string;
+  probes?: Probe[];
+  replays?: Replayed[];
+  agree?: boolean;
+  salt?: Hex;
+  commitment?: Hex;
+  slot?: number;
+  challenged?: boolean;
   gameId?: string;
   tx?: string;
   reason?: string;
+  /** Watcher: slots whose revealed probes were compared. */
+  checkedSlots?: number[];
 }
 
-// replay.ts loads the training engine; the daemon needs only its segment draw, once it verifies.
+// replay.ts loads the training engine; the daemon needs only its segment draw, for the watcher.
 const replayModule = () => import('../verify/replay.ts');
 
 export interface Verifier {
   tick(): void;
 }
 
-export function createVerifier(ctx: NodeContext, opts: { samples?: number; watchSamples?: number } = {}): Verifier {
+export function createVerifier(ctx: NodeContext): Verifier {
   const busy = new Set<string>();
+  const lastTry = new Map<string, number>();
   const me = () => ctx.address.toLowerCase();
   let drawAttempt = { head: -1n, at: 0 };
 
-  const lastTry = new Map<string, number>();
   function run(key: string, fn: () => Promise<void>, everyMs = 2000) {
     if (busy.has(key) || Date.now() - (lastTry.get(key) ?? 0) < everyMs) return;
     lastTry.set(key, Date.now());
@@ -50,9 +86,11 @@ export function createVerifier(ctx: NodeContext, opts: { samples?: number; watch
       .finally(() => busy.delete(key));
   }
 
+  const solverPeerOf = (j: JobRow) => (j.solverNode === null ? undefined : ctx.identities.byNode(j.solverNode)?.peerId);
+
   /** The result's checkpoint list: known from gossip, or asked of the peers, then checked against the chain. */
   async function listOf(j: JobRow): Promise<CheckpointList> {
-    const solverPeer = j.solverNode === null ? undefined : ctx.identities.byNode(j.solverNode)?.peerId;
+    const solverPeer = solverPeerOf(j);
     let r = ctx.state.results.get(j.jobId, j.root!);
     if (!r) {
       for (const info of await askPeers(ctx, j.jobId, solverPeer)) {
@@ -72,109 +110,151 @@ export function createVerifier(ctx: NodeContext, opts: { samples?: number; watch
     return list;
   }
 
-  async function check(j: JobRow, role: Role, segments: number[]): Promise<VerifyTaskData['replays']> {
+  /** Replays each segment from its committed start to one step before its end, then to its end. */
+  async function replay(j: JobRow, role: Role, segments: number[]): Promise<Replayed[]> {
     const list = await listOf(j);
     await ensureBlob(ctx, j.specHash);
     const spec = parseSpecBlob(await ctx.store.get(j.specHash), j.specHash);
-    const steps = checkpointSteps(spec.steps, spec.checkpointInterval);
-    const solverPeer = j.solverNode === null ? [] : [ctx.identities.byNode(j.solverNode)?.peerId].filter((p): p is string => !!p);
+    const ends = checkpointSteps(spec.steps, spec.checkpointInterval);
+    const solverPeer = solverPeerOf(j);
     const work = [];
     for (const s of segments) {
       const from = s === 0 ? null : list.checkpoints[s - 1];
-      if (from) await ensureBlob(ctx, from.blob, solverPeer, 120_000);
-      work.push({ index: s, fromPath: from ? join(ctx.store.dir, from.blob) : null, steps: steps[s] - (s === 0 ? 0 : steps[s - 1]) });
+      if (from) await ensureBlob(ctx, from.blob, solverPeer ? [solverPeer] : [], 120_000);
+      work.push({ index: s, fromPath: from ? join(ctx.store.dir, from.blob) : null, probeStep: ends[s] - 1, toStep: ends[s] });
     }
     ctx.log(`job ${j.jobId}: ${role} replays segment${segments.length > 1 ? 's' : ''} ${segments.join(', ')}`);
     const lines = await runTask({ kind: 'replay', spec, baseDir: ctx.dataDir, threads: ctx.threads, segments: work });
-    const out: NonNullable<VerifyTaskData['replays']> = [];
-    for (const l of lines) {
-      if (l.type !== 'replayed') continue;
-      const expected = list.checkpoints[l.index].stateHash;
-      // The start must be the committed state too (the worker checked the file hashes to it).
-      const startOk = l.index === 0 || l.fromHash === list.checkpoints[l.index - 1].stateHash;
-      out.push({ segment: l.index, endHash: l.endHash, expected, agree: startOk && l.endHash === expected });
-      await say(ctx, 'attestation', {
-        jobId: jobIdHex(j.jobId),
-        segment: l.index,
-        fromHash: l.fromHash,
-        toHash: l.endHash,
-        verdict: startOk && l.endHash === expected ? 'agree' : 'disagree',
-      });
+    const out: Replayed[] = [];
+    for (const seg of segments) {
+      const l = lines.find((x) => x.type === 'replayed' && x.index === seg);
+      if (!l || l.type !== 'replayed') throw new Error(`the replay of segment ${seg} reported nothing`);
+      const expected = list.checkpoints[seg].stateHash;
+      // The start must be the committed state too (the worker checked that the file hashes to it).
+      const startOk = seg === 0 || l.fromHash === list.checkpoints[seg - 1].stateHash;
+      const agree = startOk && l.endHash === expected;
+      out.push({ segment: seg, probeHash: l.probeHash!, endHash: l.endHash, expected, agree });
+      await say(ctx, 'attestation', { jobId: jobIdHex(j.jobId), segment: seg, fromHash: l.fromHash, toHash: l.endHash, verdict: agree ? 'agree' : 'disagree' });
     }
     return out;
   }
 
-  async function dispute(j: JobRow, role: Role, replays: NonNullable<VerifyTaskData['replays']>): Promise<void> {
+  async function challengeResult(j: JobRow, role: Role, replays: Replayed[]): Promise<void> {
     const bad = replays.filter((r) => !r.agree).map((r) => r.segment);
     ctx.log(`job ${j.jobId}: MISMATCH at segment ${bad.join(', ')}: challenging the result`);
+    if (j.state !== 'submitted') {
+      ctx.log(`job ${j.jobId}: already ${j.state}; no second challenge`);
+      return;
+    }
     const c = ctx.client();
     try {
       await ctx.tx(() => ensureAllowance(c, c.deployment.contracts.market, BigInt(c.deployment.params.disputeBond)));
       const { gameId, tx } = await ctx.tx(() => challenge(c, j.jobId, ctx.nodeId() ?? 0n));
-      ctx.state.tasks.put<VerifyTaskData>(j.jobId, role, 'challenged', { gameId: gameId.toString(), tx: tx.hash });
+      ctx.state.tasks.put<VerifyTaskData>(j.jobId, role, ctx.state.tasks.get(j.jobId, role)!.status, { challenged: true, gameId: gameId.toString(), tx: tx.hash });
       ctx.log(`job ${j.jobId}: challenged, dispute game ${gameId} open (the dispute driver plays it once it lands)`);
     } catch (e) {
-      if (e instanceof ContractRevertError) {
-        // Someone challenged first (the job is disputed) or the window closed.
-        ctx.state.tasks.put<VerifyTaskData>(j.jobId, role, 'mismatch', { reason: e.shortMessage });
-        ctx.log(`job ${j.jobId}: could not challenge: ${e.shortMessage}`);
-        return;
-      }
-      throw e;
+      if (!(e instanceof ContractRevertError)) throw e;
+      // Someone challenged first (the job is disputed) or the window closed.
+      ctx.state.tasks.put<VerifyTaskData>(j.jobId, role, ctx.state.tasks.get(j.jobId, role)!.status, { challenged: true, reason: e.shortMessage });
+      ctx.log(`job ${j.jobId}: could not challenge: ${e.shortMessage}`);
     }
   }
 
-  async function verify(j: JobRow): Promise<void> {
-    const { drawSegments } = await replayModule();
-    const samples = opts.samples ?? 2;
-    const segments = drawSegments(j.seed!, `${j.jobId}:${me()}`, j.checkpoints, samples);
-    ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'replaying', { segments });
-    const replays = (await check(j, 'verifier', segments))!;
-    if (replays.every((r) => r.agree)) {
-      if (ctx.faults.has('no-attest')) return;
-      const digest = keccak256(
-        encodeAbiParameters(
-          [{ type: 'uint256' }, { type: 'address' }, { type: 'uint32[]' }, { type: 'bytes32[]' }],
-          [j.jobId, addressOf(ctx.client()), replays.map((r) => r.segment), replays.map((r) => `0x${r.endHash}` as Hex)],
-        ),
-      );
+  /** A drawn verifier's round: replay, commit, reveal (each step recorded before the next). */
+  async function verify(j: JobRow, slot: number): Promise<void> {
+    const v = j.verification!;
+    const s = v.slots[slot];
+    let t = ctx.state.tasks.get<VerifyTaskData>(j.jobId, 'verifier');
+    if (s.status === 'drawn' && (!t || t.status === 'replaying')) {
+      const probes = probePositions({ seed: v.seed!, verifier: ctx.address, samples: j.samples, steps: j.steps, checkpointInterval: j.checkpointInterval });
+      ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'replaying', { probes, slot });
+      const lazy = ctx.faults.has('lazy-verifier');
+      // A lazy verifier (fault tests only) agrees without replaying and makes its probes up.
+      const replays = lazy
+        ? probes.map((p) => ({ segment: p.segment, probeHash: randomBytes(32).toString('hex'), endHash: '', expected: '', agree: true }))
+        : await replay(j, 'verifier', probes.map((p) => p.segment));
+      const agree = replays.every((r) => r.agree);
+      const salt = `0x${randomBytes(32).toString('hex')}` as Hex;
+      const probeHashes = replays.map((r) => `0x${r.probeHash}` as Hex);
+      // Salt and probes are on disk before the commitment leaves: a restart can still reveal.
+      t = ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'replayed', { replays, agree, salt, commitment: commitmentOf(agree, probeHashes, salt, ctx.address) });
+    }
+    if (s.status === 'drawn' && t?.status === 'replayed') {
+      if (ctx.faults.has('no-commit')) return;
       try {
-        const tx = await ctx.tx(() => attest(ctx.client(), j.jobId, digest));
-        ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'attested', { replays, tx: tx.hash });
-        ctx.log(`job ${j.jobId}: verified segments ${segments.join(', ')}, attested`);
+        const tx = await ctx.tx(() => attest(ctx.client(), j.jobId, t!.data.commitment!));
+        t = ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'committed', { tx: tx.hash });
+        ctx.log(`job ${j.jobId}: replayed segments ${t.data.replays!.map((r) => r.segment).join(', ')}: ${t.data.agree ? 'they match' : 'MISMATCH'}; committed`);
       } catch (e) {
         if (!(e instanceof ContractRevertError)) throw e;
-        ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'late', { replays, reason: e.shortMessage });
+        ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'late', { reason: e.shortMessage });
+        ctx.log(`job ${j.jobId}: could not commit: ${e.shortMessage}`);
+        return;
       }
+      if (!t.data.agree && !t.data.challenged) await challengeResult(j, 'verifier', t.data.replays!);
       return;
     }
-    ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'mismatch', { replays });
-    await dispute(j, 'verifier', replays);
+    if (s.status === 'committed' && t && (t.status === 'committed' || t.status === 'replayed')) {
+      // Reveals open after the commit deadline, or as soon as every drawn slot committed.
+      if (!(ctx.chainNow() > s.commitBy || v.uncommitted === 0)) return;
+      try {
+        const probes = t.data.replays!.map((r) => `0x${r.probeHash}` as Hex);
+        await ctx.tx(() => reveal(ctx.client(), j.jobId, { agree: t!.data.agree!, probes, salt: t!.data.salt! }));
+        ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'revealed');
+        ctx.log(`job ${j.jobId}: revealed (${t.data.agree ? 'agree' : 'disagree'})`);
+      } catch (e) {
+        if (!(e instanceof ContractRevertError)) throw e;
+        if (e.errorName === 'RevealNotOpen') return;
+        ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'late', { reason: e.shortMessage });
+        ctx.log(`job ${j.jobId}: could not reveal: ${e.shortMessage}`);
+      }
+    }
   }
 
   async function watch(j: JobRow): Promise<void> {
     const { drawSegments } = await replayModule();
     const salt = randomBytes(16).toString('hex');
-    const segments = drawSegments(`0x${salt}${salt}`, `${j.jobId}:${me()}:watch`, j.checkpoints, opts.watchSamples ?? 1);
-    ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'watcher', 'replaying', { segments, salt });
-    const replays = (await check(j, 'watcher', segments))!;
+    const segments = drawSegments(`0x${salt}${salt}`, `${j.jobId}:${me()}:watch`, j.checkpoints, 1);
+    ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'watcher', 'replaying', { salt: `0x${salt}` as Hex });
+    const replays = await replay(j, 'watcher', segments);
     if (replays.every((r) => r.agree)) {
       ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'watcher', 'agreed', { replays });
       ctx.log(`job ${j.jobId}: watched segment ${segments.join(', ')}: agrees`);
       return;
     }
     ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'watcher', 'mismatch', { replays });
-    await dispute(j, 'watcher', replays);
+    await challengeResult(j, 'watcher', replays);
+  }
+
+  /** Watcher: compares the probes verifiers revealed in the segments it replayed with its own states. */
+  async function checkRevealed(j: JobRow): Promise<void> {
+    const t = ctx.state.tasks.get<VerifyTaskData>(j.jobId, 'watcher');
+    const v = j.verification;
+    if (!t?.data.replays || !v?.seed) return;
+    const checked = new Set(t.data.checkedSlots ?? []);
+    for (const [slot, s] of v.slots.entries()) {
+      if (s.status !== 'revealed' || checked.has(slot)) continue;
+      const r = await revealOf(ctx.client(), j.jobId, slot);
+      const probes = probePositions({ seed: v.seed, verifier: s.verifier, samples: j.samples, steps: j.steps, checkpointInterval: j.checkpointInterval });
+      for (const [i, p] of probes.entries()) {
+        const mine = t.data.replays.find((x) => x.segment === p.segment);
+        if (mine && r.probes[i]?.toLowerCase() !== `0x${mine.probeHash}`) {
+          ctx.log(`job ${j.jobId}: verifier ${s.verifier.slice(0, 10)} revealed a WRONG probe at step ${p.step} (segment ${p.segment}): it did not replay; the solver can dispute it`);
+        }
+      }
+      checked.add(slot);
+      ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'watcher', t.status, { checkedSlots: [...checked] });
+    }
   }
 
   async function draw(j: JobRow): Promise<void> {
     try {
       const r = await ctx.tx(() => drawVerifiers(ctx.client(), j.jobId));
-      if (r.verifiers.length) ctx.log(`job ${j.jobId}: drew verifiers ${r.verifiers.map((v) => v.slice(0, 10)).join(', ')}`);
+      if (r.verifiers.length) ctx.log(`job ${j.jobId}: drew verifier${r.verifiers.length > 1 ? 's' : ''} ${r.verifiers.map((x) => x.slice(0, 10)).join(', ')} (slot ${r.firstSlot}..)`);
     } catch (e) {
       if (!(e instanceof ContractRevertError)) throw e;
       if (e.errorName !== 'RandomnessNotReady') return;
-      // The draw needs a block after the result's; an idle devnet mines only on transactions.
+      // The draw needs a block after the one that armed it; an idle devnet mines only on transactions.
       const head = ctx.head();
       if (head !== drawAttempt.head) drawAttempt = { head, at: Date.now() };
       else if (Date.now() - drawAttempt.at > 500) {
@@ -188,13 +268,23 @@ export function createVerifier(ctx: NodeContext, opts: { samples?: number; watch
     }
   }
 
+  async function replace(j: JobRow, slot: number, who: Address): Promise<void> {
+    try {
+      await ctx.tx(() => replaceVerifier(ctx.client(), j.jobId, slot));
+      ctx.log(`job ${j.jobId}: verifier ${who.slice(0, 10)} missed its commit deadline: replaced (slot ${slot})`);
+    } catch (e) {
+      if (!(e instanceof ContractRevertError)) throw e;
+    }
+  }
+
   return {
     tick() {
-      for (const j of ctx.state.jobs.list({ states: ['submitted', 'finalized'] })) {
+      for (const j of ctx.state.jobs.list({ states: ['submitted', 'disputed', 'finalized'] })) {
         const key = String(j.jobId);
+        const v = j.verification;
         if (j.state === 'finalized') {
           const t = ctx.state.tasks.get(j.jobId, 'verifier');
-          if (t?.status === 'attested') {
+          if (t?.status === 'revealed') {
             run(`pay:${key}`, async () => {
               if ((await withdrawable(ctx.client())) > 0n) {
                 const w = await ctx.tx(() => withdraw(ctx.client()));
@@ -206,21 +296,29 @@ export function createVerifier(ctx: NodeContext, opts: { samples?: number; watch
           continue;
         }
         if (j.root === null || j.solver?.toLowerCase() === me()) continue;
-        if (ctx.chainNow() >= j.since + j.challengeWindow) continue; // too late to act
-        const drawn = j.drawn.map((a) => a.toLowerCase());
-        if (j.verifiers > 0 && drawn.length === 0 && j.seedBlock !== null) {
-          run(`draw:${key}`, () => draw(j), 300);
-          continue;
+        const ends = j.since + j.challengeWindow;
+        if (j.state === 'submitted' && ctx.chainNow() >= ends) continue; // too late to act
+        if (j.verifiers > 0 && v) {
+          // A draw is armed (the first, or replacements) and not done yet.
+          if (v.seedBlock > 0 && (v.seed === null || v.pending > 0)) run(`draw:${key}`, () => draw(j), 300);
+          // Replace a drawn verifier that missed its commit deadline while a new round still fits.
+          for (const [slot, s] of v.slots.entries()) {
+            if (s.status === 'drawn' && ctx.chainNow() > s.commitBy + 1 && ctx.chainNow() + verifyTime(ctx.deployment.params) <= ends) {
+              run(`replace:${key}:${slot}`, () => replace(j, slot, s.verifier), 2000);
+            }
+          }
+          const mySlot = v.slots.findIndex((s) => s.verifier.toLowerCase() === me() && s.status !== 'replaced');
+          if (ctx.roles.has('verifier') && mySlot >= 0 && v.seed) {
+            const t = ctx.state.tasks.get(j.jobId, 'verifier');
+            if (!t || ['replaying', 'replayed', 'committed'].includes(t.status)) run(`v:${key}`, () => verify(j, mySlot), 500);
+            continue;
+          }
         }
-        // A task still 'replaying' was cut short (a restart, a peer that did not answer): do it again.
-        const open = (role: Role) => {
-          const t = ctx.state.tasks.get(j.jobId, role);
-          return t === undefined || t.status === 'replaying';
-        };
-        if (ctx.roles.has('verifier') && drawn.includes(me()) && j.seed && open('verifier')) {
-          run(`v:${key}`, () => verify(j));
-        } else if (ctx.roles.has('watcher') && !drawn.includes(me()) && (j.verifiers === 0 || drawn.length > 0) && open('watcher')) {
-          run(`w:${key}`, () => watch(j));
+        if (ctx.roles.has('watcher') && j.state === 'submitted') {
+          const drawn = v?.slots.some((s) => s.verifier.toLowerCase() === me()) ?? false;
+          const t = ctx.state.tasks.get(j.jobId, 'watcher');
+          if (!drawn && (t === undefined || t.status === 'replaying')) run(`w:${key}`, () => watch(j));
+          else if (t && t.status === 'agreed') run(`wp:${key}`, () => checkRevealed(j), 1000);
         }
       }
     },

@@ -8,15 +8,25 @@ import type { JobSpec } from '../train/spec.ts';
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 export type WorkerTask =
-  | { kind: 'inspect'; spec: JobSpec; baseDir: string; threads?: number }
+  | {
+      kind: 'inspect';
+      spec: JobSpec;
+      baseDir: string;
+      threads?: number;
+      /** The job's manifest hash on chain: the worker recomputes the manifest and refuses a mismatch. */
+      manifestHash?: string;
+    }
   | { kind: 'train'; spec: JobSpec; baseDir: string; outDir: string; threads?: number; progressMs?: number }
   | {
       kind: 'replay';
       spec: JobSpec;
       baseDir: string;
       threads?: number;
-      /** fromPath null: from the initial state (segment 0). */
-      segments: Array<{ index: number; fromPath: string | null; steps: number }>;
+      /**
+       * Segment `index` from checkpoint `fromPath` (null: the initial state) to step `toStep`; with
+       * `probeStep`, the state hash after that step too (a verifier's probe, docs/verification.md §6).
+       */
+      segments: Array<{ index: number; fromPath: string | null; toStep: number; probeStep?: number }>;
     };
 
 export interface Inspection {
@@ -32,6 +42,11 @@ export interface Inspection {
   stepMs: number;
   /** Peak resident memory of the inspecting process (dataset, model and one step's activations). */
   peakRssMiB: number;
+  /** The recomputed manifest (0x hex fields) and its hash. */
+  manifest: { specHash: string; datasetRoot: string; initState: string; dataOrder: string; schedule: string; program: string };
+  manifestHash: string;
+  /** False when a manifest hash was given and the recomputed one differs (the job must not be touched). */
+  manifestOk: boolean;
 }
 
 export type WorkerLine =
@@ -40,7 +55,7 @@ export type WorkerLine =
   | { type: 'step'; step: number; steps: number; loss: number; losses: number[] }
   | { type: 'checkpoint'; step: number; stateHash: string; path: string }
   | { type: 'trained'; finalHash: string; steps: number; resumedFrom: number; testAccuracy?: number; testLoss: number }
-  | { type: 'replayed'; index: number; fromStep: number; toStep: number; fromHash: string; endHash: string }
+  | { type: 'replayed'; index: number; fromStep: number; toStep: number; fromHash: string; endHash: string; probeHash?: string }
   | { type: 'error'; name: string; message: string; details?: string; hint?: string }
   | { type: 'end' };
 

@@ -61,6 +61,10 @@ async function run(task: WorkerTask): Promise<void> {
     const t1 = performance.now();
     if (spec.steps > 1) trainStep(job, 1);
     const t2 = performance.now();
+    const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+    // The manifest (docs/verification.md §1), recomputed from the spec and the data this node holds.
+    const { computeManifest } = await import('../verify/manifest.ts');
+    const manifest = computeManifest(spec, task.baseDir);
     emit({
       type: 'inspected',
       specHash: job.specHash,
@@ -70,7 +74,10 @@ async function run(task: WorkerTask): Promise<void> {
       datasetBytes,
       initStateHash,
       stepMs: spec.steps > 1 ? t2 - t1 : t1 - t0,
-      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      peakRssMiB,
+      manifest: manifest.manifest,
+      manifestHash: manifest.hash,
+      manifestOk: task.manifestHash === undefined || task.manifestHash.toLowerCase() === manifest.hash,
     });
     return;
   }
@@ -100,8 +107,25 @@ async function run(task: WorkerTask): Promise<void> {
     const job = prepareJob(spec, task.baseDir);
     for (const seg of task.segments) {
       const start = seg.fromPath === null ? initialCheckpoint(job) : loadCheckpoint(seg.fromPath);
-      const r = replaySegment(job, start, seg.steps, { onStep: checkParent });
-      emit({ type: 'replayed', index: seg.index, fromStep: r.fromStep, toStep: r.toStep, fromHash: start.stateHash, endHash: r.endHash });
+      const upTo = seg.probeStep ?? seg.toStep;
+      if (upTo < start.step || seg.toStep < upTo) throw new Error(`bad replay bounds: from ${start.step}, probe ${seg.probeStep}, to ${seg.toStep}`);
+      const r = replaySegment(job, start, upTo - start.step, { onStep: checkParent });
+      let endHash = r.endHash;
+      // On from the probe to the segment's end, in the same job (no second restore).
+      for (let s = upTo; s < seg.toStep; s++) {
+        checkParent();
+        trainStep(job, s);
+      }
+      if (seg.toStep > upTo) endHash = stateHashOf(job, seg.toStep);
+      emit({
+        type: 'replayed',
+        index: seg.index,
+        fromStep: r.fromStep,
+        toStep: seg.toStep,
+        fromHash: start.stateHash,
+        endHash,
+        ...(seg.probeStep !== undefined ? { probeHash: r.endHash } : {}),
+      });
     }
     return;
   }

@@ -16,7 +16,20 @@ import { InputError, IntegrityError, VeritrainError } from '../errors.ts';
 import { connect, type ChainClient } from '../chain/client.ts';
 import type { Deployment } from '../chain/deployment.ts';
 import { getEvents } from '../chain/events.ts';
-import { getJob, jobCount, jobPosting, postJob, stateEndsAt, verificationOf, type Job } from '../chain/market.ts';
+import {
+  defaultChallengeWindow,
+  defaultCollateral,
+  defaultSamples,
+  getJob,
+  jobCount,
+  jobPosting,
+  postJob,
+  SAMPLING_DEFAULTS,
+  stateEndsAt,
+  verificationOf,
+  verifyTime,
+  type Job,
+} from '../chain/market.ts';
 import { ensureAllowance, faucet, tokenBalance } from '../chain/token.ts';
 import { findBlobProviders } from '../net/blob-protocol.ts';
 import { decodeCheckpoint } from '../train/checkpoint.ts';
@@ -54,11 +67,13 @@ export interface SubmitOptions {
   price?: bigint;
   /** Seconds a solver has from claim to result (default 1800). */
   duration?: number;
-  /** Seconds from result to finalize (default max(60, the deployment's minimum)). */
+  /** Seconds from result to finalize (default: the market's default for the verifiers asked). */
   challengeWindow?: number;
   /** Verifiers to draw (default min(2, the deployment's maximum)). */
   verifiers?: number;
-  /** Solver stake locked while it holds the job (default twice the dispute bond). */
+  /** Segments each verifier replays (default: the market's defaultSamples; 0 without verifiers). */
+  samples?: number;
+  /** Solver stake locked while it holds the job (default: the market's defaultCollateral). */
   collateral?: bigint;
   /** Wait until this many other nodes hold the spec and data (default 1; 0: do not wait). */
   replicas?: number;
@@ -69,6 +84,8 @@ export interface SubmitResult {
   jobId: bigint;
   specHash: string;
   datasetHash: string;
+  manifestHash: Hex;
+  challengeWindow: number;
   checkpoints: number;
   tx: Hash;
   blobs: string[];
@@ -83,14 +100,17 @@ export interface JobStatus {
   solver: Address | null;
   price: bigint;
   specHash: string;
-  datasetHash: string;
+  datasetRoot: Hex;
+  manifestHash: Hex;
+  steps: number;
   checkpoints: number;
   committed: number;
   root: Hex | null;
   modelHash: Hex | null;
   /** Unix seconds the current state ends (claim priority, deadline, challenge window); 0: none. */
   stateEndsAt: number;
-  verifiers: { wanted: number; drawn: Address[]; attested: number };
+  /** The verifier round: who was drawn, how many committed and revealed (agree or not). */
+  verifiers: { wanted: number; samples: number; drawn: Address[]; committed: number; revealed: number; agreed: number; replaced: number };
   stages: StageUpdate[];
 }
 
@@ -188,13 +208,23 @@ export function createClient(opts: ClientOptions): VeritrainClient {
       solver: zero.test(j.solver) ? null : j.solver,
       price: j.price,
       specHash: posting.specHash.slice(2),
-      datasetHash: posting.datasetHash.slice(2),
+      datasetRoot: posting.datasetRoot,
+      manifestHash: posting.manifestHash,
+      steps: posting.steps,
       checkpoints: j.checkpoints,
       committed: j.committed,
       root: zero.test(j.root) ? null : j.root,
       modelHash: zero.test(j.modelHash) ? null : j.modelHash,
       stateEndsAt: ends,
-      verifiers: { wanted: j.verifiers, drawn: v.drawn, attested: v.attested.toString(2).split('').filter((b) => b === '1').length },
+      verifiers: {
+        wanted: j.verifiers,
+        samples: j.samples,
+        drawn: v.drawn,
+        committed: v.slots.filter((s) => s.status === 'committed' || s.status === 'revealed').length,
+        revealed: v.slots.filter((s) => s.status === 'revealed').length,
+        agreed: v.slots.filter((s) => s.status === 'revealed' && s.agree).length,
+        replaced: v.slots.filter((s) => s.status === 'replaced').length,
+      },
       stages,
     };
   }
@@ -209,11 +239,15 @@ export function createClient(opts: ClientOptions): VeritrainClient {
       const d = opts.deployment;
       const c = connect({ deployment: d, rpcUrl: opts.rpcUrl, account: k.account, pollingInterval: 100 });
       const price = so.price ?? 10n * VTT;
-      const verifiers = so.verifiers ?? Math.min(2, d.params.maxVerifiers);
-      const challengeWindow = so.challengeWindow ?? Math.max(60, d.params.minChallengeWindow);
-      const collateral = so.collateral ?? 2n * BigInt(d.params.disputeBond);
-      if (challengeWindow < d.params.minChallengeWindow) {
-        throw new InputError(`a challenge window of ${challengeWindow} s is below this deployment's minimum of ${d.params.minChallengeWindow} s`);
+      const verifiers = so.verifiers ?? Math.min(SAMPLING_DEFAULTS.verifiers, d.params.maxVerifiers);
+      const samples = so.samples ?? defaultSamples(prepared.checkpoints, verifiers, d.params.verifierFeeBps);
+      const challengeWindow = so.challengeWindow ?? defaultChallengeWindow(d.params, verifiers);
+      const collateral = so.collateral ?? defaultCollateral(price, d.params.disputeBond);
+      const least = verifiers === 0 ? d.params.minChallengeWindow : d.params.minChallengeWindow + verifyTime(d.params);
+      if (challengeWindow < least) {
+        throw new InputError(`a challenge window of ${challengeWindow} s is below this deployment's minimum of ${least} s${verifiers ? ' for a job with verifiers' : ''}`, {
+          hint: `leave it out for the default (${defaultChallengeWindow(d.params, verifiers)} s)`,
+        });
       }
       if ((await c.public.getBalance({ address: k.address })) === 0n) {
         throw new InputError(`the submitter account ${k.address} has no ETH to pay for gas`, { hint: 'fund it (veritrain devnet up funds <devnet>/client)' });
@@ -229,12 +263,13 @@ export function createClient(opts: ClientOptions): VeritrainClient {
       for (const h of prepared.blobs) announce(lp, h, true);
       await ensureAllowance(c, d.contracts.market, price);
       const { jobId, tx } = await postJob(c, {
-        specHash: `0x${prepared.specHash}`,
-        datasetHash: `0x${prepared.datasetHash}`,
+        manifest: prepared.manifest,
         price,
         duration: so.duration ?? 1800,
-        checkpoints: prepared.checkpoints,
+        steps: prepared.spec.steps,
+        checkpointInterval: prepared.spec.checkpointInterval,
         verifiers,
+        samples,
         challengeWindow,
         collateral,
       });
@@ -253,7 +288,17 @@ export function createClient(opts: ClientOptions): VeritrainClient {
         await new Promise((r) => setTimeout(r, 500));
       }
       if (replicas < want) log(`warning: the job's blobs have ${replicas} replica(s), wanted ${want}; keep this process up until nodes fetched them`);
-      return { jobId, specHash: prepared.specHash, datasetHash: prepared.datasetHash, checkpoints: prepared.checkpoints, tx: tx.hash, blobs: prepared.blobs, replicas };
+      return {
+        jobId,
+        specHash: prepared.specHash,
+        datasetHash: prepared.datasetHash,
+        manifestHash: prepared.manifestHash,
+        challengeWindow,
+        checkpoints: prepared.checkpoints,
+        tx: tx.hash,
+        blobs: prepared.blobs,
+        replicas,
+      };
     },
 
     watchJob(jobId, wo = {}) {

@@ -2,6 +2,8 @@
 // the blob store and the spec names it "blobs/<sha256>", the dataset's hash is pinned, and the
 // canonical spec becomes a blob whose hash is the spec hash the job is posted with.
 import { readFileSync } from 'node:fs';
+import type { Hex } from 'viem';
+import type { Manifest } from '../chain/market.ts';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { loadDataset } from '../train/data/load.ts';
@@ -12,7 +14,11 @@ import type { BlobStore } from '../node/blobs.ts';
 export interface PreparedJob {
   spec: JobSpec;
   specHash: string;
+  /** SHA-256 of the dataset's canonical bytes (pinned in the network spec). */
   datasetHash: string;
+  /** docs/verification.md §1: what the job commits to; its hash is the job's inputs on chain. */
+  manifest: Manifest;
+  manifestHash: Hex;
   /** The spec blob and the data blobs, all in the store. */
   blobs: string[];
   /** Leaves of the job's checkpoint sequence. */
@@ -47,5 +53,16 @@ export async function prepareJobSpec(input: string | { spec: unknown; baseDir: s
   const blobs = [await store.put(specBlob(net)), ...dataBlobsOf(net)];
   const hash = specHash(net);
   if (blobs[0] !== hash) throw new InputError('the spec blob does not hash to the spec hash (a bug)');
-  return { spec: net, specHash: hash, datasetHash, blobs, checkpoints: checkpointSteps(net.steps, net.checkpointInterval).length };
+  // What every solver and verifier will recompute before touching the job (costs one traced step).
+  const { computeManifest } = await import('../verify/manifest.ts');
+  const m = computeManifest(net, dataDir);
+  return {
+    spec: net,
+    specHash: hash,
+    datasetHash,
+    manifest: m.manifest,
+    manifestHash: m.hash,
+    blobs,
+    checkpoints: checkpointSteps(net.steps, net.checkpointInterval).length,
+  };
 }

@@ -8,7 +8,12 @@ export type Stage =
   | 'checkpoints'
   | 'submitted'
   | 'verifiers-drawn'
-  | 'attested'
+  | 'verifier-committed'
+  | 'verifier-revealed'
+  | 'verifier-replaced'
+  | 'verifier-no-show'
+  | 'probe-disputed'
+  | 'probe-settled'
   | 'challenged'
   | 'dispute-settled'
   | 'timed-out'
@@ -45,7 +50,12 @@ const BY_EVENT: Record<string, Stage> = {
   CheckpointsCommitted: 'checkpoints',
   ResultSubmitted: 'submitted',
   VerifiersDrawn: 'verifiers-drawn',
-  Attested: 'attested',
+  Attested: 'verifier-committed',
+  Revealed: 'verifier-revealed',
+  VerifierSlotReplaced: 'verifier-replaced',
+  VerifierNoShow: 'verifier-no-show',
+  ProbeDisputeOpened: 'probe-disputed',
+  ProbeDisputeSettled: 'probe-settled',
   DisputeOpened: 'challenged',
   DisputeSettled: 'dispute-settled',
   SolverTimedOut: 'timed-out',
