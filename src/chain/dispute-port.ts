@@ -29,6 +29,7 @@ type Ev = { eventName: string; args: Record<string, unknown> };
  */
 class EventIndex {
   private next: bigint;
+  private readonly first: bigint;
   private readonly byKey = new Map<string, Ev[]>();
   private abi?: Abi;
   private readonly c: ChainClient;
@@ -39,9 +40,10 @@ class EventIndex {
     this.addresses = addresses;
     this.opAbi = opAbi;
     this.next = fromBlock;
+    this.first = fromBlock;
   }
 
-  private async update(): Promise<void> {
+  async update(): Promise<void> {
     this.abi ??= [...bisectionGameAbi, ...(await judgeAbis()).checkpointJudge, ...(await judgeAbis()).stepJudge, ...this.opAbi].filter((x) => x.type === 'event') as Abi;
     const latest = await this.c.public.getBlockNumber({ cacheTime: 0 });
     if (latest < this.next) return;
@@ -58,8 +60,9 @@ class EventIndex {
     this.next = latest + 1n;
   }
 
+  /** The last such event as of the last update (the driver refreshes at the start of each tick). */
   async last(address: Address, eventName: string, id: bigint): Promise<Ev | undefined> {
-    await this.update();
+    if (this.next === this.first) await this.update();
     const list = this.byKey.get(`${address.toLowerCase()}/${eventName}/${id}`);
     return list?.[list.length - 1];
   }
@@ -82,6 +85,7 @@ export function disputePort(o: DisputePortOptions): DisputePort {
   });
   return {
     me: addressOf(c),
+    refresh: () => ev.update(),
     async now() {
       return Number((await c.public.getBlock()).timestamp);
     },

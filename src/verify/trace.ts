@@ -72,6 +72,8 @@ export interface StepTrace {
   /** memRoot before op 0 and after each op (memRoots[j] is after op j). */
   mem0: Uint8Array;
   memRoots: Uint8Array[];
+  /** The state subtree's root after the last op (the post-state's slots). */
+  finalStateRoot: Uint8Array;
   captured: Map<number, CapturedOp>;
 }
 
@@ -270,11 +272,11 @@ export function traceStep(job: Job, step: number, opts: TraceOptions = {}): Step
     opsSlots,
     root: new MerkleTree(ops.map((o) => o.leaf)).root,
   };
-  if (!withCommits) return { step, program, stateCommits: [], inputCommits: [], outCommits, mem0: new Uint8Array(32), memRoots: [], captured };
+  if (!withCommits) return { step, program, stateCommits: [], inputCommits: [], outCommits, mem0: new Uint8Array(32), memRoots: [], finalStateRoot: new Uint8Array(32), captured };
   const stateC = pre.map((c) => c.commit);
   const inputC = inputs.map((x) => commitOf(x.value, x.name.startsWith('data.')));
-  const { mem0, memRoots } = memoryRoots(program, stateC, inputC, outCommits);
-  return { step, program, stateCommits: stateC, inputCommits: inputC, outCommits, mem0, memRoots, captured };
+  const { mem0, memRoots, finalStateRoot } = memoryRoots(program, stateC, inputC, outCommits);
+  return { step, program, stateCommits: stateC, inputCommits: inputC, outCommits, mem0, memRoots, finalStateRoot, captured };
 }
 
 function sameBits(a: Float32Array | Int32Array, b: Float32Array | Int32Array): boolean {
@@ -304,7 +306,7 @@ function memoryRoots(program: Program, stateC: readonly Uint8Array[], inputC: re
     writeSlot(program, m, op.outSlot, outCommits[j]);
     memRoots.push(memRoot(m.state.root, m.ops.root));
   });
-  return { mem0, memRoots };
+  return { mem0, memRoots, finalStateRoot: m.state.root };
 }
 
 /** The memory just before op j (its two subtrees), to build the level-2 judge's proofs. */

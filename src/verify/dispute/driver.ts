@@ -47,6 +47,8 @@ export type Child =
 /** What the driver needs of the chain (one account: `me`). */
 export interface DisputePort {
   readonly me: Address;
+  /** Called at the start of each dispute's tick: read what happened on chain since the last one. */
+  refresh?(): Promise<void>;
   now(): Promise<number>;
   game(id: bigint): Promise<GameState>;
   /** The sub-game or op dispute that judging game `id` opened (null before the judge call). */
@@ -149,9 +151,21 @@ export class DisputeDriver {
   /** One pass over every active dispute: at most one move per dispute and level. */
   async tick(): Promise<TickResult[]> {
     const out: TickResult[] = [];
-    for (const r of this.active()) out.push(await this.tickOne(r));
+    for (const r of this.active()) {
+      try {
+        out.push(await this.tickOne(r));
+      } catch (e) {
+        // The party could not compute its answer (or the chain could not be read): try again next tick.
+        this.o.log?.(`dispute ${r.game}: tick failed: ${(e as Error).message.split('\n')[0]}`);
+        this.failures++;
+        out.push({ record: r, moves: [], waitingUntil: 0 });
+      }
+    }
     return out;
   }
+
+  /** Ticks that failed (the party's computation or a chain read threw). */
+  failures = 0;
 
   /** Tick until every dispute is over and settled, waiting `pollMs` between passes (and `advance` to pass time in tests). */
   async run(opts: { pollMs?: number; maxTicks?: number; idle?: (waitingUntil: number) => Promise<void> } = {}): Promise<DisputeRecord[]> {
@@ -177,6 +191,7 @@ export class DisputeDriver {
   private async tickOne(r: DisputeRecord): Promise<TickResult> {
     const moves: MoveInfo[] = [];
     const port = this.o.port;
+    await port.refresh?.();
     const root = await port.game(BigInt(r.game));
     if (root.phase === 'defender-won' || root.phase === 'challenger-won') {
       const won = (root.phase === 'defender-won') === (r.role === 'defender');
@@ -216,11 +231,22 @@ export class DisputeDriver {
 
   private async move(r: DisputeRecord, m: MoveInfo, moves: MoveInfo[], act: () => Promise<void>): Promise<boolean> {
     if (this.o.silent?.(r, m)) return false;
-    await act();
+    try {
+      await act();
+    } catch (e) {
+      // A move the chain refuses (e.g. a judge call whose proof a lying party cannot make good, or
+      // a race with the other side) changes nothing: the deadline decides if it was due.
+      this.o.log?.(`dispute ${r.game}: level ${m.level} game ${m.game}: ${m.kind} refused: ${(e as Error).message.split('\n')[0]}`);
+      this.refused++;
+      return false;
+    }
     moves.push(m);
     this.o.log?.(`dispute ${r.game}: level ${m.level} game ${m.game}: ${m.kind}`);
     return true;
   }
+
+  /** Moves the chain refused so far (a lying party's judge calls, races). */
+  refused = 0;
 
   /** One move in a bisection game of level 0, 1 or 2 (or a timeout); returns the deadline waited for. */
   private async playGame(r: DisputeRecord, f: Frame, moves: MoveInfo[]): Promise<number> {
@@ -229,8 +255,9 @@ export class DisputeDriver {
     const mine = (role: 'defender' | 'challenger') => g[role].toLowerCase() === me;
     const p = this.party(r);
     const at = { level: f.level, game: g.id };
-    const now = await port.now();
-    const late = now > g.deadline;
+    const myMove = (g.phase === 'defender-moves' || g.phase === 'judging') === mine('defender') && g.phase !== 'awaiting-judge';
+    // The clock matters only when the move is the other side's (or the judge call is overdue).
+    const late = (!myMove || g.phase === 'judging') && (await port.now()) > g.deadline;
     if (g.phase === 'defender-moves' && mine('defender')) {
       if (g.arity === 2) {
         const i = Math.floor((g.agreed + g.disputed) / 2) - 1;

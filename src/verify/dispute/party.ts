@@ -66,7 +66,10 @@ export class RunParty implements Party {
 
   level2Leaf(step: number, op: number): Hex {
     let l = this.l2.get(step);
-    if (!l) this.l2.set(step, (l = level2Leaves(this.run.trace(step))));
+    if (!l) {
+      if (this.l2.size > 4) this.l2.delete(this.l2.keys().next().value!);
+      this.l2.set(step, (l = level2Leaves(this.run.trace(step))));
+    }
     return l[op];
   }
 

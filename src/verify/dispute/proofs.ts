@@ -74,8 +74,7 @@ export function stepProof(d: ManifestDetails, pre: Uint8Array, post: Uint8Array)
 /** Level 2 leaves of a traced step: the memory root after each op, the last one the state part only. */
 export function level2Leaves(t: StepTrace): Hex[] {
   const n = t.program.ops.length;
-  const last = memoryBefore(t, n).state.root;
-  return t.memRoots.map((r, i) => hex(i === n - 1 ? finalLeaf(last) : r));
+  return t.memRoots.map((r, i) => hex(i === n - 1 ? finalLeaf(t.finalStateRoot) : r));
 }
 
 const OP_PROOF = {

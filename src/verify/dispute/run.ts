@@ -46,10 +46,23 @@ interface Kept {
 
 export interface RunOptions {
   fault?: Fault;
+  /** Steps this run skips: their counters advance, their tensors do not change (a lazy solver). */
+  skip?: ReadonlySet<number>;
+  /**
+   * States this run claims without computing them: after step `s` its state is `force(s)` when that
+   * is not null (a solver that makes up its checkpoints; later steps train from the made-up state).
+   */
+  force?: (step: number) => Record<string, Float32Array> | null;
   /** The manifest details, when the caller has them already (they are the same for every party). */
   details?: ManifestDetails;
   /** Keep the state every `keepEvery` steps (default: the checkpoint interval). */
   keepEvery?: number;
+  /**
+   * Keep the traces of the last `traces` steps traced, with every op's values captured (default 0:
+   * each trace is recomputed, op values captured on demand). For small models, where one trace
+   * answers every question about its step.
+   */
+  traces?: number;
 }
 
 export class Run {
@@ -57,19 +70,26 @@ export class Run {
   readonly baseDir: string;
   readonly details: ManifestDetails;
   readonly fault?: Fault;
+  private readonly skip?: ReadonlySet<number>;
+  private readonly force?: RunOptions['force'];
   private readonly job: Job;
   private at = 0; // the job holds the state after `at` steps
   private readonly kept = new Map<number, Kept>();
   private readonly hashes = new Map<number, Hex>();
   private readonly keepEvery: number;
+  private readonly traceCache = new Map<number, StepTrace>();
+  private readonly traceSlots: number;
 
   constructor(spec: JobSpec, baseDir: string, opts: RunOptions = {}) {
     this.spec = spec;
     this.baseDir = baseDir;
     this.fault = opts.fault;
+    this.skip = opts.skip;
+    this.force = opts.force;
     this.details = opts.details ?? computeManifest(spec, baseDir);
     this.job = prepareJob(spec, baseDir);
     this.keepEvery = opts.keepEvery ?? spec.checkpointInterval;
+    this.traceSlots = opts.traces ?? 0;
     this.keep();
   }
 
@@ -100,10 +120,17 @@ export class Run {
 
   /** The op trace of step `step` (0-based: from the state after `step` steps), with op values captured. */
   trace(step: number, capture: number[] = []): StepTrace {
+    const hit = this.traceCache.get(step);
+    if (hit && capture.every((j) => hit.captured.has(j))) return hit;
     this.seek(step);
     const mutate = this.fault?.step === step ? this.mutator() : undefined;
-    const t = traceStep(this.job, step, { program: this.details.program, capture, mutate });
+    const all = this.traceSlots > 0 ? this.details.program.ops.map((o) => o.index) : capture;
+    const t = traceStep(this.job, step, { program: this.details.program, capture: all, mutate });
     this.advanced(step + 1);
+    if (this.traceSlots > 0) {
+      if (this.traceCache.size >= this.traceSlots) this.traceCache.delete(this.traceCache.keys().next().value!);
+      this.traceCache.set(step, t);
+    }
     return t;
   }
 
@@ -127,8 +154,11 @@ export class Run {
     }
     while (this.at < step) {
       const s = this.at;
-      if (this.fault?.step === s) traceStep(this.job, s, { program: this.details.program, commits: false, mutate: this.mutator() });
+      if (this.skip?.has(s)) this.job.optimizer.state.t++;
+      else if (this.fault?.step === s) traceStep(this.job, s, { program: this.details.program, commits: false, mutate: this.mutator() });
       else trainStep(this.job, s);
+      const forced = this.force?.(s + 1);
+      if (forced) for (const [n, t] of Object.entries(stateTensors(this.job))) t.data.set(forced[n]);
       this.advanced(s + 1);
     }
     if (!this.hashes.has(step)) this.hashes.set(step, `0x${sha256Hex(statePreimage(stateAt(this.job, step)))}`);
