@@ -568,55 +568,12 @@ export function im2col(x: Tensor, geo: Conv2dGeometry): Tensor {
   const [OH, OW] = convOut(H, W, geo);
   const P = N * OH * OW;
   const rows = C * kh * kw;
-  const out = newData(rows * P, true);
-  const d = x.data;
-  for (let c = 0; c < C; c++) {
-    for (let ky = 0; ky < kh; ky++) {
-      for (let kx = 0; kx < kw; kx++) {
-        const r = (c * kh + ky) * kw + kx;
-        let col = r * P;
-        for (let n = 0; n < N; n++) {
-          const plane = (n * C + c) * H * W;
-          for (let oy = 0; oy < OH; oy++) {
-            const iy = oy * stride + ky - p;
-            if (iy < 0 || iy >= H) {
-              col += OW;
-              continue;
-            }
-            const rowBase = plane + iy * W;
-            for (let ox = 0; ox < OW; ox++, col++) {
-              const ix = ox * stride + kx - p;
-              if (ix >= 0 && ix < W) out[col] = d[rowBase + ix];
-            }
-          }
-        }
-      }
-    }
-  }
+  const out = newData(rows * P);
+  const igeo = { N, C, H, W, kh, kw, stride, pad: p, OH, OW };
+  getBackend().im2col(x.data, igeo, out);
   return makeResult('im2col', out, [rows, P], [x], (g) => {
     const gx = newData(x.size, true);
-    const gd = g.data;
-    for (let c = 0; c < C; c++) {
-      for (let ky = 0; ky < kh; ky++) {
-        for (let kx = 0; kx < kw; kx++) {
-          let col = ((c * kh + ky) * kw + kx) * P;
-          for (let n = 0; n < N; n++) {
-            const plane = (n * C + c) * H * W;
-            for (let oy = 0; oy < OH; oy++) {
-              const iy = oy * stride + ky - p;
-              if (iy < 0 || iy >= H) {
-                col += OW;
-                continue;
-              }
-              for (let ox = 0; ox < OW; ox++, col++) {
-                const ix = ox * stride + kx - p;
-                if (ix >= 0 && ix < W) gx[plane + iy * W + ix] += gd[col];
-              }
-            }
-          }
-        }
-      }
-    }
+    getBackend().col2im(g.data, igeo, gx);
     const r = new Tensor(gx, x.shape);
     if (tracing) traceOp('col2im', { kh, kw, stride, pad: p, shape: [...x.shape] }, [g], r);
     return [r];

@@ -80,6 +80,17 @@ export interface Broadcast {
 }
 
 /**
+ * The geometry of im2col/col2im on x [N, C, H, W] with a kh×kw window: output [C*kh*kw, N*OH*OW],
+ * row (c, ky, kx), column (n, oy, ox), reading x[n, c, oy*stride + ky - pad, ox*stride + kx - pad]
+ * (+0 outside x). col2im (its backward) adds, rows ascending then columns ascending, each value
+ * of g into its source pixel of out (which the caller zeroes).
+ */
+export interface Im2colGeometry {
+  N: number; C: number; H: number; W: number;
+  kh: number; kw: number; stride: number; pad: number; OH: number; OW: number;
+}
+
+/**
  * Reductions over the middle axis of x viewed as [outer, L, inner]. Canonical program, for every
  * output element (o, i):
  *   acc = +0 (sum) or -Inf (max)
@@ -170,6 +181,10 @@ export interface Backend {
    * out[indices[p]*row + j] = f32(out[..] + g[p*row + j]), so each row sums in ascending p.
    */
   scatterAddRows(g: Float32Array, indices: Int32Array, row: number, out: Float32Array): void;
+  /** im2col (program above Im2colGeometry); out is overwritten, padded positions +0. */
+  im2col(x: Float32Array, geo: Im2colGeometry, out: Float32Array): void;
+  /** col2im onto out (program above Im2colGeometry). */
+  col2im(g: Float32Array, geo: Im2colGeometry, out: Float32Array): void;
   /** Sum of all elements: acc = +0; for i ascending: acc = f32(acc + x[i]). */
   sumAll(x: Float32Array): number;
   /** acc, then for i ascending: acc = f32(acc + f32(x[i] * x[i])) (global-norm clipping). */

@@ -1,5 +1,5 @@
 // The canonical programs, in plain TypeScript: the oracle every fast kernel must equal bit for bit.
-import { GELU_C1, GELU_C2, type AdamwConstants, type Backend, type BinaryOp, type Broadcast, type MatmulParams, type LayerNormOptions, type ReduceOp, type SgdConstants, type SoftmaxOptions, type UnaryOp } from './backend.ts';
+import { GELU_C1, GELU_C2, type AdamwConstants, type Backend, type BinaryOp, type Broadcast, type MatmulParams, type Im2colGeometry, type LayerNormOptions, type ReduceOp, type SgdConstants, type SoftmaxOptions, type UnaryOp } from './backend.ts';
 import { expf, logf, tanhf } from '../math.ts';
 
 const fround = Math.fround;
@@ -189,6 +189,61 @@ export function scatterAddRowsReference(g: Float32Array, indices: Int32Array, ro
   }
 }
 
+export function im2colReference(d: Float32Array, geo: Im2colGeometry, out: Float32Array): void {
+  const { N, C, H, W, kh, kw, stride, pad: p, OH, OW } = geo;
+  const P = N * OH * OW;
+  out.fill(0, 0, C * kh * kw * P);
+  for (let c = 0; c < C; c++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        const r = (c * kh + ky) * kw + kx;
+        let col = r * P;
+        for (let n = 0; n < N; n++) {
+          const plane = (n * C + c) * H * W;
+          for (let oy = 0; oy < OH; oy++) {
+            const iy = oy * stride + ky - p;
+            if (iy < 0 || iy >= H) {
+              col += OW;
+              continue;
+            }
+            const rowBase = plane + iy * W;
+            for (let ox = 0; ox < OW; ox++, col++) {
+              const ix = ox * stride + kx - p;
+              if (ix >= 0 && ix < W) out[col] = d[rowBase + ix];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+export function col2imReference(gd: Float32Array, geo: Im2colGeometry, gx: Float32Array): void {
+  const { N, C, H, W, kh, kw, stride, pad: p, OH, OW } = geo;
+  const P = N * OH * OW;
+  for (let c = 0; c < C; c++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        let col = ((c * kh + ky) * kw + kx) * P;
+        for (let n = 0; n < N; n++) {
+          const plane = (n * C + c) * H * W;
+          for (let oy = 0; oy < OH; oy++) {
+            const iy = oy * stride + ky - p;
+            if (iy < 0 || iy >= H) {
+              col += OW;
+              continue;
+            }
+            for (let ox = 0; ox < OW; ox++, col++) {
+              const ix = ox * stride + kx - p;
+              if (ix >= 0 && ix < W) gx[plane + iy * W + ix] += gd[col];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 export function sumAllReference(x: Float32Array): number {
   let acc = 0;
   for (let i = 0; i < x.length; i++) acc = fround(acc + x[i]);
@@ -330,6 +385,8 @@ export const referenceBackend: Backend = {
   unary: unaryReference,
   reduce: reduceReference,
   gatherStrided: gatherStridedReference,
+  im2col: im2colReference,
+  col2im: col2imReference,
   gatherRows: gatherRowsReference,
   scatterAddRows: scatterAddRowsReference,
   sumAll: sumAllReference,

@@ -4,7 +4,7 @@ import { conv2d, linear, maxPool2x2, relu } from '../../engine/nn.ts';
 import { add, reshape } from '../../engine/ops.ts';
 import { Tensor } from '../../engine/tensor.ts';
 import { uniformParam } from './init.ts';
-import { sortByName, type Batch, type Model } from './types.ts';
+import { inputTensor, sortByName, type Batch, type Model } from './types.ts';
 
 export interface CnnConfig {
   inputShape: number[]; // [C, H, W]
@@ -30,7 +30,7 @@ export function createLenet5(cfg: CnnConfig, seed: number): Model {
     logits(batch: Batch) {
       if (batch.kind !== 'classification') throw new Error('lenet5 needs a classification batch');
       const B = batch.batchSize;
-      let h: Tensor = new Tensor(batch.x, [B, C, H, W]);
+      let h: Tensor = inputTensor(batch.x, [B, C, H, W]);
       h = maxPool2x2(relu(add(conv2d(h, p.c1w, { pad: 2 }), p.c1b))); // [B, 6, 14, 14]
       h = maxPool2x2(relu(add(conv2d(h, p.c2w), p.c2b))); // [B, 16, 5, 5]... 10x10 → 5x5
       h = reshape(h, [B, 400]);

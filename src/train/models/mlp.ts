@@ -3,7 +3,7 @@ import { linear, relu, tanh, gelu } from '../../engine/nn.ts';
 import { reshape } from '../../engine/ops.ts';
 import { Tensor } from '../../engine/tensor.ts';
 import { constParam, uniformParam } from './init.ts';
-import { sortByName, type Batch, type Model } from './types.ts';
+import { inputTensor, sortByName, type Batch, type Model } from './types.ts';
 
 export interface MlpConfig {
   inputs: number;
@@ -29,7 +29,7 @@ export function createMlp(cfg: MlpConfig, seed: number): Model {
     params: sortByName(layers.flatMap((l) => [l.w, l.b])),
     logits(batch: Batch) {
       if (batch.kind !== 'classification') throw new Error('mlp needs a classification batch');
-      let h = reshape(new Tensor(batch.x, [batch.batchSize * cfg.inputs]), [batch.batchSize, cfg.inputs]);
+      let h = reshape(inputTensor(batch.x, [batch.batchSize * cfg.inputs]), [batch.batchSize, cfg.inputs]);
       layers.forEach((l, i) => {
         h = linear(h, l.w, l.b);
         if (i + 1 < layers.length) h = act(h);

@@ -1,4 +1,5 @@
-import type { Tensor } from '../../engine/tensor.ts';
+import { newData, Tensor } from '../../engine/tensor.ts';
+import { tracing } from '../../engine/trace.ts';
 
 /** What the training loop feeds a model at one step. */
 export type Batch =
@@ -20,4 +21,15 @@ export interface Model {
 
 export function sortByName(ps: Tensor[]): Tensor[] {
   return [...ps].sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0));
+}
+
+/**
+ * The batch's input values as a tensor the engine's kernels can use in place: a copy in the step's
+ * arena, except while an op observer watches (its trace names the batch by its array).
+ */
+export function inputTensor(x: Float32Array, shape: readonly number[]): Tensor {
+  if (tracing) return new Tensor(x, shape);
+  const d = newData(x.length);
+  d.set(x);
+  return new Tensor(d, shape);
 }

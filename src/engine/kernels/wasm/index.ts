@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import type { Backend } from '../backend.ts';
 import { InputError } from '../../../errors.ts';
 import {
-  adamwReference, allFiniteReference, binaryReference, gatherRowsReference, gatherStridedReference, scatterAddRowsReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
+  adamwReference, allFiniteReference, binaryReference, col2imReference, gatherRowsReference, im2colReference, gatherStridedReference, scatterAddRowsReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
   layerNormBackwardReference, layerNormReference, softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { createHeap, type Heap } from './heap.ts';
@@ -67,6 +67,8 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
     gatherStrided: (x, out, shape, strides) => { if (!vec.gatherStrided(x, out, shape, strides)) gatherStridedReference(x, out, shape, strides); },
     gatherRows: (t, idx, row, out) => { if (!vec.gatherRows(t, idx, row, out)) gatherRowsReference(t, idx, row, out); },
     scatterAddRows: (g, idx, row, out) => { if (!vec.scatterAddRows(g, idx, row, out)) scatterAddRowsReference(g, idx, row, out); },
+    im2col: (x, geo, out) => { if (!vec.im2col(x, geo, out)) im2colReference(x, geo, out); },
+    col2im: (g, geo, out) => { if (!vec.col2im(g, geo, out)) col2imReference(g, geo, out); },
     sumAll: (x) => vec.sumAll(x) ?? sumAllReference(x),
     sumSquares: (x, acc) => vec.sumSquares(x, acc) ?? sumSquaresReference(x, acc),
     gelu: (x, out, th) => { if (!vec.gelu(x, out, th)) geluReference(x, out, th); },

@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AdamwConstants, Backend, BinaryOp, Broadcast, ReduceOp, UnaryOp } from '../backend.ts';
 import {
-  adamwReference, allFiniteReference, binaryReference, gatherRowsReference, gatherStridedReference, scatterAddRowsReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
+  adamwReference, allFiniteReference, binaryReference, col2imReference, gatherRowsReference, im2colReference, gatherStridedReference, scatterAddRowsReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
   layerNormBackwardReference, layerNormReference, softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { rngStream, subStream, uniforms, randomBelow } from '../../rng.ts';
@@ -301,6 +301,33 @@ test('gatherRows and scatterAddRows (embedding): repeated indices, every row len
       const acc = operand(be, start, true);
       be.scatterAddRows(operand(be, g, true), idx, row, acc);
       assertSameBits(rs, acc, `${be.name} scatterAddRows [${V}, ${row}] n=${n}`);
+    }
+  }
+});
+
+test('im2col and col2im: random geometries (padding, strides, odd windows), 1/2/4 threads', () => {
+  const s = subStream(root, 'im2col');
+  for (let t = 0; t < 40; t++) {
+    const pick = (i: number, xs: number[]) => xs[randomBelow(s, 100 * t + i, xs.length)];
+    const N = pick(0, [1, 2, 3]), C = pick(1, [1, 2, 6]), H = pick(2, [1, 4, 7, 12]), W = pick(3, [1, 5, 8, 13]);
+    const kh = pick(4, [1, 2, 3, 5]), kw = pick(5, [1, 3, 5]), stride = pick(6, [1, 2]), pad = pick(7, [0, 1, 2]);
+    const OH = Math.floor((H + 2 * pad - kh) / stride) + 1, OW = Math.floor((W + 2 * pad - kw) / stride) + 1;
+    if (OH <= 0 || OW <= 0) continue;
+    const geo = { N, C, H, W, kh, kw, stride, pad, OH, OW };
+    const x = valuesWithSpecials(s, (1 << 20) + 10000 * t, N * C * H * W);
+    const rows = C * kh * kw, P = N * OH * OW;
+    const ref = new Float32Array(rows * P);
+    im2colReference(x, geo, ref);
+    const g = values(s, (1 << 22) + 10000 * t, rows * P);
+    const rg = new Float32Array(N * C * H * W);
+    col2imReference(g, geo, rg);
+    for (const be of backends) {
+      const out = be.alloc(rows * P).fill(7);
+      be.im2col(operand(be, x, true), geo, out);
+      assertSameBits(ref, out, `${be.name} im2col ${JSON.stringify(geo)}`, false);
+      const gx = be.alloc(N * C * H * W);
+      be.col2im(operand(be, g, true), geo, gx);
+      assertSameBits(rg, gx, `${be.name} col2im ${JSON.stringify(geo)}`);
     }
   }
 });

@@ -7,7 +7,7 @@
 // Large calls are split over the thread pool by independent outputs (element or row ranges;
 // every output element is computed by one thread with its whole canonical program).
 import { ShapeError } from '../../../errors.ts';
-import type { AdamwConstants, BinaryOp, Broadcast, LayerNormOptions, ReduceOp, SgdConstants, SoftmaxOptions, UnaryOp } from '../backend.ts';
+import type { AdamwConstants, BinaryOp, Broadcast, Im2colGeometry, LayerNormOptions, ReduceOp, SgdConstants, SoftmaxOptions, UnaryOp } from '../backend.ts';
 import { CTL, MAX_CHUNKS, type Dispatch } from './kernel.ts';
 import type { Heap } from './heap.ts';
 import { VEC_WASM_BASE64 } from './vec.wasm.ts';
@@ -21,7 +21,7 @@ export const VEC_FUNCS: readonly string[] = [
   ...Object.values(KOP).flatMap((o) => PATTERNS.map((p) => `${o}_${p}`)),
   'neg', 'sqrt', 'exp', 'log', 'tanh', 'sum_rows', 'max_rows', 'sum_axis', 'max_axis', 'adamw', 'sgd',
   'gelu', 'gelu_t', 'gelu_bwd', 'gelu_bwd_acc', 'gelu_bwd_t', 'gelu_bwd_t_acc', 'softmax_exp', 'softmax_t', 'softmax_gx',
-  'sum_axis_mul', 'ln_a', 'ln_b', 'lnb_a', 'lnb_b', 'gather_strided', 'gather_rows', 'scatter_add_rows',
+  'sum_axis_mul', 'ln_a', 'ln_b', 'lnb_a', 'lnb_b', 'gather_strided', 'gather_rows', 'scatter_add_rows', 'im2col_rows', 'col2im_ch',
 ];
 const FI = new Map(VEC_FUNCS.map((n, i) => [n, i]));
 
@@ -90,6 +90,8 @@ export interface VecKernels {
   gatherStrided(x: Float32Array, out: Float32Array, shape: readonly number[], strides: readonly number[]): boolean;
   gatherRows(table: Float32Array, indices: Int32Array, row: number, out: Float32Array): boolean;
   scatterAddRows(g: Float32Array, indices: Int32Array, row: number, out: Float32Array): boolean;
+  im2col(x: Float32Array, geo: Im2colGeometry, out: Float32Array): boolean;
+  col2im(g: Float32Array, geo: Im2colGeometry, out: Float32Array): boolean;
   sumAll(x: Float32Array): number | undefined;
   sumSquares(x: Float32Array, acc: number): number | undefined;
   gelu(x: Float32Array, out: Float32Array, th?: Float32Array | null): boolean;
@@ -219,7 +221,8 @@ export function createVecKernels(opts: {
       if (sh.length > 5) return false;
       const inner = sh.pop()!, is = st.pop()!;
       while (sh.length < 4) { sh.unshift(1); st.unshift(0); }
-      run('gather_strided', [at(x), at(out), sh[1], sh[2], sh[3], st[0], st[1], st[2], st[3], inner, is], n / inner, 1, n);
+      // Rows over the first three axes; the fourth and the innermost are copied within a row.
+      run('gather_strided', [at(x), at(out), sh[1], sh[2], sh[3], st[0], st[1], st[2], st[3], inner, is], sh[0] * sh[1] * sh[2], 1, n);
       return true;
     },
     gatherRows(table, indices, row, out) {
@@ -248,6 +251,22 @@ export function createVecKernels(opts: {
       } finally {
         heap.release(mk);
       }
+      return true;
+    },
+    im2col(x, geo, out) {
+      const rows = geo.C * geo.kh * geo.kw, P = geo.N * geo.OH * geo.OW;
+      if (rows * P === 0) return true;
+      if (!owns(x) || !owns(out)) return false;
+      const g = [geo.N, geo.C, geo.H, geo.W, geo.kh, geo.kw, geo.stride, geo.pad, geo.OH, geo.OW];
+      run('im2col_rows', [at(x), at(out), ...g], rows, 1, 2 * rows * P);
+      return true;
+    },
+    col2im(gr, geo, out) {
+      const P = geo.N * geo.OH * geo.OW;
+      if (geo.C * P === 0) return true;
+      if (!owns(gr) || !owns(out)) return false;
+      const g = [geo.N, geo.C, geo.H, geo.W, geo.kh, geo.kw, geo.stride, geo.pad, geo.OH, geo.OW];
+      run('col2im_ch', [at(gr), at(out), ...g], geo.C, 1, 2 * geo.C * geo.kh * geo.kw * P);
       return true;
     },
     sumAll(x) {

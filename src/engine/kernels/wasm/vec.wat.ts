@@ -707,49 +707,53 @@ function reduceAxisKernel(kind: 'sum' | 'max', product = false): string {
 }
 
 /**
- * A strided gather (permute): rows u in [u0, u1) of `inner` output elements; row u is (i0..i3)
- * in [n0, n1, n2, n3] and reads x from element i0*s0 + i1*s1 + i2*s2 + i3*s3 at stride $is.
+ * A strided gather (permute): rows u in [u0, u1) of n3*inner output elements; row u is (i0, i1, i2)
+ * in [n0, n1, n2] and element (i3, j) of it reads x at element i0*s0 + i1*s1 + i2*s2 + i3*s3 + j*is.
  * Only copies: bits move unchanged.
  */
 function gatherStridedKernel(): string {
   const F = fn();
-  for (const n of ['r', 't', 'src', 'dst', 'j', 'end', 'vend']) F.i(n);
-  const [d1, l1, d2, l2, d3, l3] = ['d1', 'l1', 'd2', 'l2', 'd3', 'l3'].map((b) => F.label(b));
+  for (const n of ['r', 't', 'base', 'src', 'dst', 'a', 'end', 'vend', 'isb']) F.i(n);
+  const [da, la, d1, l1, d2, l2, d3, l3] = ['da', 'la', 'd1', 'l1', 'd2', 'l2', 'd3', 'l3'].map((b) => F.label(b));
   return `(func (export "gather_strided") (param $x i32) (param $o i32) (param $n1 i32) (param $n2 i32) (param $n3 i32)
-      (param $s0 i32) (param $s1 i32) (param $s2 i32) (param $s3 i32) (param $inner i32) (param $is i32) (param $u0 i32) (param $u1 i32) ${F.decl()}${rowLoop(F, `
+      (param $s0 i32) (param $s1 i32) (param $s2 i32) (param $s3 i32) (param $inner i32) (param $is i32) (param $u0 i32) (param $u1 i32) ${F.decl()}
+      (local.set $isb (i32.shl (local.get $is) (i32.const 2)))${rowLoop(F, `
         (local.set $t (local.get $r))
-        (local.set $src (i32.mul (i32.rem_u (local.get $t) (local.get $n3)) (local.get $s3)))
-        (local.set $t (i32.div_u (local.get $t) (local.get $n3)))
-        (local.set $src (i32.add (local.get $src) (i32.mul (i32.rem_u (local.get $t) (local.get $n2)) (local.get $s2))))
+        (local.set $base (i32.mul (i32.rem_u (local.get $t) (local.get $n2)) (local.get $s2)))
         (local.set $t (i32.div_u (local.get $t) (local.get $n2)))
-        (local.set $src (i32.add (local.get $src) (i32.mul (i32.rem_u (local.get $t) (local.get $n1)) (local.get $s1))))
-        (local.set $src (i32.add (local.get $src) (i32.mul (i32.div_u (local.get $t) (local.get $n1)) (local.get $s0))))
-        (local.set $src (i32.add (local.get $x) (i32.shl (local.get $src) (i32.const 2))))
-        (local.set $dst (i32.add (local.get $o) (i32.shl (i32.mul (local.get $r) (local.get $inner)) (i32.const 2))))
-        (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $inner) (i32.const 2))))
-        (if (i32.eq (local.get $is) (i32.const 1))
-          (then
-            (local.set $vend (i32.sub (local.get $end) (i32.and (i32.sub (local.get $end) (local.get $dst)) (i32.const 15))))
-            (block ${d1} (loop ${l1}
-              (br_if ${d1} (i32.ge_u (local.get $dst) (local.get $vend)))
-              (v128.store (local.get $dst) (v128.load (local.get $src)))
-              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-              (local.set $src (i32.add (local.get $src) (i32.const 16)))
-              (br ${l1})))
-            (block ${d2} (loop ${l2}
-              (br_if ${d2} (i32.ge_u (local.get $dst) (local.get $end)))
-              (i32.store (local.get $dst) (i32.load (local.get $src)))
-              (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-              (local.set $src (i32.add (local.get $src) (i32.const 4)))
-              (br ${l2}))))
-          (else
-            (local.set $j (i32.shl (local.get $is) (i32.const 2)))
-            (block ${d3} (loop ${l3}
-              (br_if ${d3} (i32.ge_u (local.get $dst) (local.get $end)))
-              (i32.store (local.get $dst) (i32.load (local.get $src)))
-              (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-              (local.set $src (i32.add (local.get $src) (local.get $j)))
-              (br ${l3})))))`)})`;
+        (local.set $base (i32.add (local.get $base) (i32.mul (i32.rem_u (local.get $t) (local.get $n1)) (local.get $s1))))
+        (local.set $base (i32.add (local.get $base) (i32.mul (i32.div_u (local.get $t) (local.get $n1)) (local.get $s0))))
+        (local.set $base (i32.add (local.get $x) (i32.shl (local.get $base) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $o) (i32.shl (i32.mul (i32.mul (local.get $r) (local.get $n3)) (local.get $inner)) (i32.const 2))))
+        (local.set $a (i32.const 0))
+        (block ${da} (loop ${la}
+          (br_if ${da} (i32.ge_u (local.get $a) (local.get $n3)))
+          (local.set $src (i32.add (local.get $base) (i32.shl (i32.mul (local.get $a) (local.get $s3)) (i32.const 2))))
+          (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $inner) (i32.const 2))))
+          (if (i32.eq (local.get $is) (i32.const 1))
+            (then
+              (local.set $vend (i32.sub (local.get $end) (i32.and (i32.sub (local.get $end) (local.get $dst)) (i32.const 15))))
+              (block ${d1} (loop ${l1}
+                (br_if ${d1} (i32.ge_u (local.get $dst) (local.get $vend)))
+                (v128.store (local.get $dst) (v128.load (local.get $src)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                (br ${l1})))
+              (block ${d2} (loop ${l2}
+                (br_if ${d2} (i32.ge_u (local.get $dst) (local.get $end)))
+                (i32.store (local.get $dst) (i32.load (local.get $src)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                (local.set $src (i32.add (local.get $src) (i32.const 4)))
+                (br ${l2}))))
+            (else
+              (block ${d3} (loop ${l3}
+                (br_if ${d3} (i32.ge_u (local.get $dst) (local.get $end)))
+                (i32.store (local.get $dst) (i32.load (local.get $src)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                (local.set $src (i32.add (local.get $src) (local.get $isb)))
+                (br ${l3})))))
+          (local.set $a (i32.add (local.get $a) (i32.const 1)))
+          (br ${la})))`)})`;
 }
 
 /**
@@ -779,6 +783,94 @@ function rowKernels(): string {
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br ${l}))))`;
   return gather + '\n\n  ' + scatter;
+}
+
+/**
+ * im2col (backend.ts Im2colGeometry): rows r in [u0, u1) of the [C*kh*kw, N*OH*OW] output;
+ * col2im: channels c in [u0, u1), each adding its rows (c, ky, kx) ascending, columns ascending,
+ * into its own plane of the output, so every pixel keeps the program's order.
+ */
+function im2colKernels(): string {
+  const geoParams = '(param $N i32) (param $C i32) (param $H i32) (param $W i32) (param $kh i32) (param $kw i32) (param $st i32) (param $pad i32) (param $OH i32) (param $OW i32)';
+  // The column loop over (n, oy, ox) for one row (c, ky, kx), with `inner` run at each valid pixel
+  // ($src: the pixel's byte address in the plane, $col: the column's byte offset, both advanced here).
+  const cols = (F: Fn, onValid: string, onPadRow: string): string => {
+    for (const n of ['n', 'oy', 'ox', 'iy', 'ix', 'plane', 'rowBase']) F.i(n);
+    const [dn, ln, dy, ly, dx, lx] = ['dn', 'ln', 'dy', 'ly', 'dx', 'lx'].map((b) => F.label(b));
+    return `
+        (local.set $n (i32.const 0))
+        (block ${dn} (loop ${ln}
+          (br_if ${dn} (i32.ge_u (local.get $n) (local.get $N)))
+          (local.set $plane (i32.mul (i32.mul (i32.add (i32.mul (local.get $n) (local.get $C)) (local.get $c)) (local.get $H)) (local.get $W)))
+          (local.set $oy (i32.const 0))
+          (block ${dy} (loop ${ly}
+            (br_if ${dy} (i32.ge_u (local.get $oy) (local.get $OH)))
+            (local.set $iy (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $st)) (local.get $ky)) (local.get $pad)))
+            (if (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $H)))
+              (then ${onPadRow}
+                (local.set $col (i32.add (local.get $col) (i32.shl (local.get $OW) (i32.const 2)))))
+              (else
+                (local.set $rowBase (i32.add (local.get $plane) (i32.mul (local.get $iy) (local.get $W))))
+                (local.set $ox (i32.const 0))
+                (block ${dx} (loop ${lx}
+                  (br_if ${dx} (i32.ge_u (local.get $ox) (local.get $OW)))
+                  (local.set $ix (i32.sub (i32.add (i32.mul (local.get $ox) (local.get $st)) (local.get $kx)) (local.get $pad)))
+                  (if (i32.and (i32.ge_s (local.get $ix) (i32.const 0)) (i32.lt_s (local.get $ix) (local.get $W)))
+                    (then ${onValid}))
+                  (local.set $col (i32.add (local.get $col) (i32.const 4)))
+                  (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                  (br ${lx})))))
+            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+            (br ${ly})))
+          (local.set $n (i32.add (local.get $n) (i32.const 1)))
+          (br ${ln})))`;
+  };
+  const pixel = '(i32.shl (i32.add (local.get $rowBase) (local.get $ix)) (i32.const 2))';
+  const A = fn();
+  for (const n of ['r', 'c', 'ky', 'kx', 'col', 'P', 'end']) A.i(n);
+  // im2col: zero the row first, then copy the valid pixels.
+  const fwdCols = cols(A, `(f32.store (i32.add (local.get $o) (local.get $col)) (f32.load (i32.add (local.get $x) ${pixel})))`, '');
+  const [dz, lz] = ['dz', 'lz'].map((b) => A.label(b));
+  const im2col = `(func (export "im2col_rows") (param $x i32) (param $o i32) ${geoParams} (param $u0 i32) (param $u1 i32) ${A.decl()}
+      (local.set $P (i32.mul (i32.mul (local.get $N) (local.get $OH)) (local.get $OW)))${rowLoop(A, `
+        (local.set $c (i32.div_u (local.get $r) (i32.mul (local.get $kh) (local.get $kw))))
+        (local.set $ky (i32.rem_u (i32.div_u (local.get $r) (local.get $kw)) (local.get $kh)))
+        (local.set $kx (i32.rem_u (local.get $r) (local.get $kw)))
+        (local.set $col (i32.shl (i32.mul (local.get $r) (local.get $P)) (i32.const 2)))
+        (local.set $end (i32.add (local.get $col) (i32.shl (local.get $P) (i32.const 2))))
+        (block ${dz} (loop ${lz}
+          (br_if ${dz} (i32.ge_u (local.get $col) (local.get $end)))
+          (f32.store (i32.add (local.get $o) (local.get $col)) (f32.const 0))
+          (local.set $col (i32.add (local.get $col) (i32.const 4)))
+          (br ${lz})))
+        (local.set $col (i32.shl (i32.mul (local.get $r) (local.get $P)) (i32.const 2)))${fwdCols}`)})`;
+  const B = fn();
+  for (const n of ['r', 'c', 'ky', 'kx', 'col', 'P', 'q']) B.i(n);
+  B.f('v');
+  const bwdCols = cols(B, `
+                      (local.set $q (i32.add (local.get $o) ${pixel}))
+                      (local.set $v (f32.add (f32.load (local.get $q)) (f32.load (i32.add (local.get $g) (local.get $col)))))
+                      (f32.store (local.get $q) (select (f32.reinterpret_i32 (i32.const 0x7fc00000)) (local.get $v) (f32.ne (local.get $v) (local.get $v))))`, '');
+  const [dk, lk, dl, ll] = ['dk', 'lk', 'dl', 'll'].map((b) => B.label(b));
+  const col2im = `(func (export "col2im_ch") (param $g i32) (param $o i32) ${geoParams} (param $u0 i32) (param $u1 i32) ${B.decl()}
+      (local.set $P (i32.mul (i32.mul (local.get $N) (local.get $OH)) (local.get $OW)))
+      (local.set $c (local.get $u0))
+      (block $cd (loop $cl
+        (br_if $cd (i32.ge_u (local.get $c) (local.get $u1)))
+        (local.set $ky (i32.const 0))
+        (block ${dk} (loop ${lk}
+          (br_if ${dk} (i32.ge_u (local.get $ky) (local.get $kh)))
+          (local.set $kx (i32.const 0))
+          (block ${dl} (loop ${ll}
+            (br_if ${dl} (i32.ge_u (local.get $kx) (local.get $kw)))
+            (local.set $col (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $c) (local.get $kh)) (local.get $ky)) (local.get $kw)) (local.get $kx)) (local.get $P)) (i32.const 2)))${bwdCols}
+            (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
+            (br ${ll})))
+          (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+          (br ${lk})))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $cl))))`;
+  return im2col + '\n\n  ' + col2im;
 }
 
 /** Sequential scalar sums (one accumulator, ascending): Σ x and acc0 + Σ f32(x·x). */
@@ -888,6 +980,8 @@ export function vecWat(): string {
   ${gatherStridedKernel()}
 
   ${rowKernels()}
+
+  ${im2colKernels()}
 
   ${optimizerKernels()}
 )
