@@ -35,6 +35,10 @@ export interface OursTrainFigure {
   timedSteps: number;
   stepsPerSec: number;
   msPerStep: number;
+  /** Fastest single timed step, ms: on a shared machine the closest to an idle one. */
+  bestMsPerStep: number;
+  /** CPU time of the calling thread per timed step, ms (the workers' shares not counted). */
+  cpuMsPerStep: number;
   /** Max of process.memoryUsage().rss sampled after every step (MB). */
   peakRssSampledMB: number;
   /** process.resourceUsage().maxRSS at the end (MB): the process-wide high-water mark. */
@@ -56,6 +60,8 @@ export interface PeerTrainFigure {
   timedSteps: number;
   stepsPerSec: number;
   msPerStep: number;
+  bestMsPerStep: number;
+  cpuMsPerStep: number;
   maxRssMB: number;
 }
 
@@ -82,6 +88,8 @@ export interface BenchResult {
     ours2: OursTrainFigure;
     tfjs: PeerTrainFigure;
     ratios: { 'ours1/tfjs': number; 'ours2/tfjs': number; 'ours2/ours1': number };
+    /** The same ratios from the fastest single steps (less sensitive to other work on the machine). */
+    bestRatios: { 'ours1/tfjs': number; 'ours2/tfjs': number; 'ours2/ours1': number };
   }>;
   /** Largest peak RSS (MB) over our training rows (each its own process). */
   peakTrainRssMB: number;
@@ -95,6 +103,13 @@ export interface BenchResult {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** CPU ms of the calling thread (process.threadCpuUsage, Node >= 23.9; else the process's). */
+function threadCpu(): number {
+  const f = (process as unknown as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
+  const u = f ? f.call(process) : process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 async function oursChild(model: ModelKey, workers: number, warmup: number, timed: number, hashSamples: number): Promise<OursTrainFigure> {
@@ -112,10 +127,15 @@ async function oursChild(model: ModelKey, workers: number, warmup: number, timed
       peak = Math.max(peak, process.memoryUsage().rss);
     }
     const t0 = performance.now();
+    const c0 = threadCpu();
+    let best = Infinity;
     for (let i = 0; i < timed; i++) {
+      const t = performance.now();
       lastLoss = trainStep(job, step++).loss;
+      best = Math.min(best, performance.now() - t);
       peak = Math.max(peak, process.memoryUsage().rss);
     }
+    const cpuMs = (threadCpu() - c0) / timed;
     const ms = (performance.now() - t0) / timed;
     if (!Number.isFinite(lastLoss)) throw new Error(`${model}: non-finite loss ${lastLoss}`);
     // State hash of the trained state (parameters and Adam moments are all populated by now).
@@ -131,7 +151,7 @@ async function oursChild(model: ModelKey, workers: number, warmup: number, timed
     const every = spec.checkpointInterval;
     return {
       model, spec: EXAMPLES[model], workers, warmupSteps: warmup, timedSteps: timed,
-      stepsPerSec: 1000 / ms, msPerStep: ms,
+      stepsPerSec: 1000 / ms, msPerStep: ms, bestMsPerStep: best, cpuMsPerStep: cpuMs,
       peakRssSampledMB: peak / 2 ** 20, maxRssMB: process.resourceUsage().maxRSS / 1024,
       stateHashMs, hashSamples, checkpointInterval: every,
       stateHashPctOfInterval: (100 * stateHashMs) / (every * ms),
@@ -226,11 +246,12 @@ export async function runBench(opts: { quick?: boolean; log?: (l: string) => voi
     const p = runChild([TFJS, '--child', '--model', model, '--backend', 'wasm', '--variant', 'tuned', '--seconds', String(plan.peerSeconds[model])], `tfjs-wasm ${model}`, log);
     const tfjs: PeerTrainFigure = {
       model, impl: 'tfjs-wasm', variant: p.variant, threads: p.threads, timedSteps: p.timedSteps,
-      stepsPerSec: p.stepsPerSec, msPerStep: p.msPerStep, maxRssMB: p.peakRssMB,
+      stepsPerSec: p.stepsPerSec, msPerStep: p.msPerStep, bestMsPerStep: p.bestMsPerStep, cpuMsPerStep: p.cpuMsPerStep, maxRssMB: p.peakRssMB,
     };
     training[model] = {
       ours1, ours2, tfjs,
       ratios: { 'ours1/tfjs': ours1.stepsPerSec / tfjs.stepsPerSec, 'ours2/tfjs': ours2.stepsPerSec / tfjs.stepsPerSec, 'ours2/ours1': ours2.stepsPerSec / ours1.stepsPerSec },
+      bestRatios: { 'ours1/tfjs': tfjs.bestMsPerStep / ours1.bestMsPerStep, 'ours2/tfjs': tfjs.bestMsPerStep / ours2.bestMsPerStep, 'ours2/ours1': ours1.bestMsPerStep / ours2.bestMsPerStep },
     };
   }
   const oursRows = Object.values(training).flatMap((t) => [t.ours1, t.ours2]);
@@ -282,6 +303,16 @@ export function formatBench(r: BenchResult): string {
       const t = r.training[m];
       return [m === 'mlp' ? 'MNIST MLP b64' : 'tiny GPT b16', sig(t.ours1.stepsPerSec), sig(t.ours2.stepsPerSec), sig(t.tfjs.stepsPerSec),
         f(t.ratios['ours1/tfjs'], 2), f(t.ratios['ours2/tfjs'], 2), f(t.ratios['ours2/ours1'], 2), `${t.ours1.timedSteps}/${t.tfjs.timedSteps}`];
+    }),
+  ));
+  out.push('', 'the same from the fastest single step of each row (steps/s = 1000 / best ms), and CPU ms per step of the calling thread');
+  out.push(...table(
+    ['model', 'ours 1w', 'ours 2w', 'tfjs-wasm', 'ours1/tfjs', 'ours2/tfjs', '2w/1w', 'cpu ms 1w', 'cpu ms 2w', 'cpu ms tfjs'],
+    (['mlp', 'gpt'] as const).map((m) => {
+      const t = r.training[m], q = t.bestRatios;
+      const best = (x: { bestMsPerStep: number }) => sig(1000 / x.bestMsPerStep);
+      return [m === 'mlp' ? 'MNIST MLP b64' : 'tiny GPT b16', best(t.ours1), best(t.ours2), best(t.tfjs), f(q['ours1/tfjs'], 2), f(q['ours2/tfjs'], 2), f(q['ours2/ours1'], 2),
+        f(t.ours1.cpuMsPerStep, 1), f(t.ours2.cpuMsPerStep, 1), f(t.tfjs.cpuMsPerStep, 1)];
     }),
   ));
   out.push('', 'peak memory during training, MB (each row its own process; maxRSS = resourceUsage high-water mark, rss = max sampled per step)');
