@@ -1,9 +1,13 @@
 // Dispute levels 0–4 on a real anvil with the real judges (CheckpointJudge, StepJudge, VB's OpJudge)
 // and real training of a tiny job, each side played by its own dispute driver: a solver whose run
 // flipped one bit of one op output loses to an honest challenger, narrowed to that step and that
-// op; an honest solver wins against a challenger who believes the faulty run. The job's view is a
-// FixedJobShape here (the market's own tests play the same through JobMarket).
+// op; an honest solver wins against a challenger who believes the faulty run; drivers restarted
+// mid-dispute carry on from their store files. The job's view is a FixedJobShape here
+// (test/adversary.test.ts plays through JobMarket).
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem';
 import { bisectionGameAbi } from '../src/chain/abi.ts';
@@ -15,7 +19,7 @@ import { deployOpJudge, opJudgeClient, type OpJudgeDeployment } from '../src/cha
 import { DisputeDriver } from '../src/verify/dispute/driver.ts';
 import { RunParty } from '../src/verify/dispute/party.ts';
 import { bitFlip, Run } from '../src/verify/dispute/run.ts';
-import { memoryStore } from '../src/verify/dispute/store.ts';
+import { fileStore, memoryStore } from '../src/verify/dispute/store.ts';
 import { fromHex, MerkleTree, hex } from '../src/verify/merkle.ts';
 import { computeManifest } from '../src/verify/manifest.ts';
 import { tinyJob } from '../src/verify/testing.ts';
@@ -104,4 +108,37 @@ test('a solver with one flipped bit loses to an honest challenger; an honest sol
     assert.deepEqual([ops?.kind, ops?.kind === 'ops' && ops.step], ['ops', 5]);
     assert.deepEqual([op?.kind, op?.kind === 'op' && op.op], ['op', 12]);
   }
+});
+
+test('a driver restarted mid-dispute (fresh process state, the same store file) carries on and wins', async () => {
+  const tj = tinyJob({ kind: 'gpt', steps: 6, checkpointInterval: 3, seed: 8 });
+  const details = computeManifest(tj.spec, tj.baseDir);
+  const solver = devAccount(SOLVER).address;
+  const jobId = 3n;
+  const fault = bitFlip(4, details.program.ops.filter((o) => o.kind === 'matmul').at(-1)!.index, 0, 31);
+  const faulty = () => new RunParty(new Run(tj.spec, tj.baseDir, { details, fault }), jobId, solver);
+  const honest = () => new RunParty(new Run(tj.spec, tj.baseDir, { details }), jobId, solver);
+  await setJobShape(ch.as(0), shape, { jobId, inputs: details.hash, solver, steps: 6, checkpointInterval: 3 });
+  const gameId = await openLevel0(jobId, faulty(), details.hash);
+  const dir = mkdtempSync(join(tmpdir(), 'vt-disputes-'));
+  // Every driver object below starts from nothing but its store file: a restarted node.
+  const driver = async (who: number, party: RunParty, file: string) =>
+    new DisputeDriver({
+      port: disputePort({ client: ch.as(who), judges, op: await opJudgeClient(opd, devAccount(who)), settleRoot: async () => false }),
+      store: fileStore(join(dir, file)),
+      party: () => party,
+    });
+  const first = [await driver(SOLVER, faulty(), 'solver.json'), await driver(CHALLENGER, honest(), 'challenger.json')];
+  first[0].track({ game: String(gameId), jobId: String(jobId), role: 'defender', level: 0 });
+  first[1].track({ game: String(gameId), jobId: String(jobId), role: 'challenger', level: 0 });
+  let moves = 0;
+  while (moves < 8) for (const d of first) moves += (await d.tick()).reduce((a, r) => a + r.moves.length, 0);
+  assert.equal((await getGame(ch.as(0), gameId)).phase, 'awaiting-judge', 'stopped in the middle, below level 0');
+  // Restart both: new runs (nothing trained), new ports, the same files.
+  const again = [await driver(SOLVER, faulty(), 'solver.json'), await driver(CHALLENGER, honest(), 'challenger.json')];
+  assert.deepEqual(again.map((d) => d.active().length), [1, 1]);
+  for (let i = 0; i < 200 && again.some((d) => d.active().length); i++) for (const d of again) await d.tick();
+  assert.equal((await getGame(ch.as(0), gameId)).phase, 'challenger-won');
+  assert.deepEqual(again.map((d) => d.active().length), [0, 0]);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'challenger.json'), 'utf8')).disputes[0].status, 'won');
 });

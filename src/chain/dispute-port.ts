@@ -25,13 +25,17 @@ type Ev = { eventName: string; args: Record<string, unknown> };
 
 /**
  * The dispute events (k-ary reveals, sub-games opened by the judges, op-dispute reveals), read
- * incrementally: each query scans only the blocks since the last one.
+ * incrementally: each update scans only the blocks since the last one. One index per chain and set
+ * of contracts is shared by every port of the process; each port keeps its own cursor into the list
+ * of what the events touched.
  */
 class EventIndex {
   private next: bigint;
-  private readonly first: bigint;
   private readonly byKey = new Map<string, Ev[]>();
+  /** Per event, in chain order: the game ("game:<id>") or op dispute ("op:<id>") it was about. */
+  readonly touched: string[] = [];
   private abi?: Abi;
+  private inFlight?: Promise<void>;
   private readonly c: ChainClient;
   private readonly addresses: Address[];
   private readonly opAbi: Abi;
@@ -40,38 +44,58 @@ class EventIndex {
     this.addresses = addresses;
     this.opAbi = opAbi;
     this.next = fromBlock;
-    this.first = fromBlock;
   }
 
-  async update(): Promise<void> {
-    this.abi ??= [...bisectionGameAbi, ...(await judgeAbis()).checkpointJudge, ...(await judgeAbis()).stepJudge, ...this.opAbi].filter((x) => x.type === 'event') as Abi;
-    const latest = await this.c.public.getBlockNumber({ cacheTime: 0 });
-    if (latest < this.next) return;
-    const logs = await this.c.public.getLogs({ address: this.addresses, fromBlock: this.next, toBlock: latest });
-    for (const l of parseEventLogs({ abi: this.abi, logs, strict: false })) {
-      const args = l.args as Record<string, unknown>;
-      const from = l.address.toLowerCase();
-      const key = (id: unknown) => `${from}/${l.eventName}/${String(id)}`;
-      const id = args.gameId ?? args.parentGameId ?? args.id;
-      const list = this.byKey.get(key(id)) ?? [];
-      list.push({ eventName: l.eventName as string, args });
-      this.byKey.set(key(id), list);
-    }
-    this.next = latest + 1n;
+  get started(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  /** Read the blocks mined since the last update (one update at a time). */
+  update(): Promise<void> {
+    const run = async () => {
+      this.abi ??= [...bisectionGameAbi, ...(await judgeAbis()).checkpointJudge, ...(await judgeAbis()).stepJudge, ...this.opAbi].filter((x) => x.type === 'event') as Abi;
+      const latest = await this.c.public.getBlockNumber({ cacheTime: 0 });
+      if (latest < this.next) return;
+      const logs = await this.c.public.getLogs({ address: this.addresses, fromBlock: this.next, toBlock: latest });
+      const op = this.addresses[3].toLowerCase();
+      for (const l of parseEventLogs({ abi: this.abi, logs, strict: false })) {
+        const args = l.args as Record<string, unknown>;
+        const from = l.address.toLowerCase();
+        const id = args.gameId ?? args.parentGameId ?? args.id;
+        this.touched.push(`${from === op ? 'op' : 'game'}:${String(id)}`);
+        const key = `${from}/${l.eventName}/${String(id)}`;
+        const list = this.byKey.get(key) ?? [];
+        list.push({ eventName: l.eventName as string, args });
+        this.byKey.set(key, list);
+      }
+      this.next = latest + 1n;
+    };
+    const p = (this.inFlight ?? Promise.resolve()).then(run, run);
+    this.inFlight = p;
+    return p;
   }
 
   /** The last such event as of the last update (the driver refreshes at the start of each tick). */
   async last(address: Address, eventName: string, id: bigint): Promise<Ev | undefined> {
-    if (this.next === this.first) await this.update();
+    if (!this.started) await this.update();
     const list = this.byKey.get(`${address.toLowerCase()}/${eventName}/${id}`);
     return list?.[list.length - 1];
   }
 }
 
+const indexes = new Map<string, EventIndex>();
+function sharedIndex(c: ChainClient, addresses: Address[], opAbi: Abi, fromBlock: bigint): EventIndex {
+  const key = `${c.deployment.rpcUrl}|${addresses.join(',')}`.toLowerCase();
+  let ix = indexes.get(key);
+  if (!ix) indexes.set(key, (ix = new EventIndex(c, addresses, opAbi, fromBlock)));
+  return ix;
+}
+
 export function disputePort(o: DisputePortOptions): DisputePort {
   const c = o.client;
   const game0 = c.deployment.contracts.game;
-  const ev = new EventIndex(c, [game0, o.judges.checkpointJudge, o.judges.stepJudge, o.op.d.opJudge], o.op.d.abi, o.fromBlock ?? 0n);
+  const ev = sharedIndex(c, [game0, o.judges.checkpointJudge, o.judges.stepJudge, o.op.d.opJudge], o.op.d.abi, o.fromBlock ?? 0n);
+  let cursor = ev.touched.length;
   const settleRoot = o.settleRoot ?? (async (d: DisputeRecord) => {
     try {
       if (d.level === 0) await market.settleDispute(c, BigInt(d.jobId));
@@ -85,7 +109,12 @@ export function disputePort(o: DisputePortOptions): DisputePort {
   });
   return {
     me: addressOf(c),
-    refresh: () => ev.update(),
+    async refresh() {
+      await ev.update();
+      const touched = new Set(ev.touched.slice(cursor));
+      cursor = ev.touched.length;
+      return touched;
+    },
     async now() {
       return Number((await c.public.getBlock()).timestamp);
     },

@@ -47,8 +47,11 @@ export type Child =
 /** What the driver needs of the chain (one account: `me`). */
 export interface DisputePort {
   readonly me: Address;
-  /** Called at the start of each dispute's tick: read what happened on chain since the last one. */
-  refresh?(): Promise<void>;
+  /**
+   * Called at the start of each tick: read what happened on chain since the last call. Returns the
+   * games ("game:<id>") and op disputes ("op:<id>") that any event since then was about.
+   */
+  refresh?(): Promise<ReadonlySet<string>>;
   now(): Promise<number>;
   game(id: bigint): Promise<GameState>;
   /** The sub-game or op dispute that judging game `id` opened (null before the judge call). */
@@ -151,9 +154,25 @@ export class DisputeDriver {
   /** One pass over every active dispute: at most one move per dispute and level. */
   async tick(): Promise<TickResult[]> {
     const out: TickResult[] = [];
+    // A dispute whose games saw no event since a tick that made no move can only have changed by
+    // a deadline passing: skip it until then.
+    const touched = await this.o.port.refresh?.();
+    let now: number | undefined;
     for (const r of this.active()) {
+      const idle = this.idle.get(r.game);
+      const ids = this.ids.get(r.game);
+      if (touched && idle !== undefined && ids && ![...ids].some((x) => touched.has(x))) {
+        now ??= await this.o.port.now();
+        if (idle === 0 || now <= idle) {
+          out.push({ record: r, moves: [], waitingUntil: idle });
+          continue;
+        }
+      }
       try {
-        out.push(await this.tickOne(r));
+        const res = await this.tickOne(r);
+        if (res.moves.length) this.idle.delete(r.game);
+        else this.idle.set(r.game, res.waitingUntil);
+        out.push(res);
       } catch (e) {
         // The party could not compute its answer (or the chain could not be read): try again next tick.
         this.o.log?.(`dispute ${r.game}: tick failed: ${(e as Error).message.split('\n')[0]}`);
@@ -166,6 +185,15 @@ export class DisputeDriver {
 
   /** Ticks that failed (the party's computation or a chain read threw). */
   failures = 0;
+  /** Disputes whose last tick made no move, with the deadline they wait for. */
+  private readonly idle = new Map<string, number>();
+  /** The games and op disputes of each dispute seen so far. */
+  private readonly ids = new Map<string, Set<string>>();
+  private see(r: DisputeRecord, id: string): void {
+    let s = this.ids.get(r.game);
+    if (!s) this.ids.set(r.game, (s = new Set()));
+    s.add(id);
+  }
 
   /** Tick until every dispute is over and settled, waiting `pollMs` between passes (and `advance` to pass time in tests). */
   async run(opts: { pollMs?: number; maxTicks?: number; idle?: (waitingUntil: number) => Promise<void> } = {}): Promise<DisputeRecord[]> {
@@ -191,8 +219,8 @@ export class DisputeDriver {
   private async tickOne(r: DisputeRecord): Promise<TickResult> {
     const moves: MoveInfo[] = [];
     const port = this.o.port;
-    await port.refresh?.();
     const root = await port.game(BigInt(r.game));
+    this.see(r, `game:${root.id}`);
     if (root.phase === 'defender-won' || root.phase === 'challenger-won') {
       const won = (root.phase === 'defender-won') === (r.role === 'defender');
       if (r.status === 'active') {
@@ -216,6 +244,7 @@ export class DisputeDriver {
       if (f.game.phase !== 'awaiting-judge') break;
       const child = await port.child(f.game.id, f.game.judge);
       if (!child) return { record: r, moves, waitingUntil: 0 };
+      this.see(r, `${child.kind === 'op' ? 'op' : 'game'}:${child.id}`);
       if (child.kind === 'op') {
         return { record: r, moves, waitingUntil: await this.playOp(r, f, child, moves) };
       }
