@@ -8,8 +8,10 @@
 //   a verifier cut off from the p2p network, and the chain restarting on another port mid-job → the
 //     nodes follow the deployment file; the partition heals, the cut-off node catches up (checkpoint
 //     list by job-info, the model blob); every node ends with the same job state
-//   a solver that fakes its work → the verifiers' replay disagrees; they commit, reveal and challenge
+//   a solver that fakes its work → the verifiers' replay disagrees; they commit, reveal and challenge;
+//     the challenger's dispute driver plays the dispute against the real judges and wins: slashed
 //   a verifier that agrees without replaying → its revealed probes are wrong; the solver disputes one
+//     and both sides' dispute drivers take the probe game up
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,8 +36,9 @@ const EXAMPLES = new URL('../examples/', import.meta.url).pathname;
 before(async () => {
   net = await startTestNet(
     { solvers: 2, verifiers: 3, watchers: 1, args: { 'verifier-2': ['--fault', 'partition-file', '--reconnect-ms', '1000'] } },
-    // Verifier rounds of seconds: 8 s to replay and commit, 3 s to reveal, 3 s to dispute a probe.
-    { params: { priorityWindow: 1, minChallengeWindow: 4, commitPeriod: 8, revealPeriod: 3, probeDisputePeriod: 3 } },
+    // Verifier rounds of seconds: 8 s to replay and commit, 3 s to reveal, 3 s to dispute a probe;
+    // a dispute move has 12 s. The market's judges are the verification layer's (the default).
+    { params: { priorityWindow: 1, minChallengeWindow: 4, commitPeriod: 8, revealPeriod: 3, probeDisputePeriod: 3, moveTimeout: 12 } },
   );
 });
 after(async () => {
@@ -175,7 +178,7 @@ test('the solver stays dead past its deadline: the other solver reopens the job,
   // Move the chain's clock past the deadline (the other nodes read it from the blocks).
   await rpcCall(net.devnet.deployment.rpcUrl, 'evm_increaseTime', [45]);
   await rpcCall(net.devnet.deployment.rpcUrl, 'evm_mine', []);
-  const done = await net.waitJob(jobId, 'finalized');
+  const done = await net.waitJob(jobId, 'finalized', 180_000);
   assert.equal(done.solver.toLowerCase(), addressOf(other).toLowerCase());
   const events = await net.events(jobId);
   const timedOut = events.find((e) => e.eventName === 'SolverTimedOut');
@@ -208,7 +211,7 @@ test('a verifier cut off from the p2p network while the chain restarts on anothe
   assert.equal(net.rows('verifier-2', `SELECT list FROM results WHERE job_id = ${jobId}`).length, 0);
   rmSync(flag);
   await net.waitLog('verifier-2', /partition healed/);
-  await net.waitJob(jobId, 'finalized', 60_000);
+  await net.waitJob(jobId, 'finalized', 120_000);
   assertFinalizedWell(await net.events(jobId));
   for (const n of ['solver-1', 'verifier-1', 'verifier-2', 'watcher-1']) assert.match(net.log(n), /chain RPC moved/, n);
   // Converged: every running node holds the same row for the job, and the cut-off verifier learned
@@ -237,6 +240,14 @@ test('a solver that fakes its work is caught: the verifiers replay, disagree, co
   assert.match(net.log(who), /MISMATCH at segment/);
   await waitFor(async () => (await net.events(jobId)).some((e) => e.eventName === 'Revealed'), 'a reveal', 30_000);
   assert.deepEqual(revealedAgree(await net.events(jobId)), [], 'no verifier agreed with the fake');
+  // The dispute is played by the challenger's dispute driver against the real judges; the cheat
+  // cannot show the states it committed to and loses: slashed, the challenger paid, the job open again.
+  await waitFor(async () => (await net.events(jobId)).some((e) => e.eventName === 'DisputeSettled'), 'the dispute settled', 240_000);
+  const settled = (await net.events(jobId)).find((e) => e.eventName === 'DisputeSettled')!;
+  assert.equal(settled.args.solverWon, false);
+  assert.equal((await reputationOf(net.chain, nodeIdOf('solver-1'))).disputesLost, 1);
+  assert.match(net.log(who), /dispute: playing dispute \d+ of job \d+ as the challenger/);
+  await net.waitLog(who, /dispute \d+ \(job \d+\): won/, 15_000);
 });
 
 test('a verifier that agrees without replaying reveals wrong probes: the solver finds them against its own states and disputes one', async () => {
@@ -251,4 +262,7 @@ test('a verifier that agrees without replaying reveals wrong probes: the solver 
   assert.equal(String(disputed.args.verifier).toLowerCase(), lazy, 'the lazy verifier is the one disputed');
   assert.match(net.log('solver-1'), /revealed a wrong state at step \d+: disputing its probe/);
   assert.ok(!events.some((e) => e.eventName === 'ProbeDisputeOpened' && String(e.args.verifier).toLowerCase() !== lazy), 'honest probes are not disputed');
+  // Both sides' dispute drivers take the game up (its end is test/adversary.test.ts's (g), in-process).
+  await net.waitLog('solver-1', /dispute: playing dispute \d+ of job \d+ as the challenger \(level 1\)/, 30_000);
+  await net.waitLog('verifier-3', /dispute: playing dispute \d+ of job \d+ as the defender \(level 1\)/, 30_000);
 });

@@ -53,7 +53,7 @@ export async function startTestNet(spec: ClusterSpec, opts: { params?: Parameter
       clients.push(c);
       return c;
     },
-    async waitJob(jobId, state, timeoutMs = 90_000) {
+    async waitJob(jobId, state, timeoutMs = 120_000) {
       const end = Date.now() + timeoutMs;
       const ok = typeof state === 'function' ? state : (j: { state: JobState }) => j.state === state;
       for (;;) {

@@ -20,6 +20,12 @@ export interface DevnetOptions {
   persistIntervalMs?: number;
   /** Contract parameters for the first deployment. */
   params?: Partial<DeployParams>;
+  /**
+   * The market's judges at the first deployment: 'verification' (CheckpointJudge → StepJudge →
+   * OpJudge: real training steps judged down to one binary32 op; the default) or 'test' (LeafJudge
+   * and TestJudge, hash-chain steps, for tests of the coordination layer alone).
+   */
+  judges?: 'test' | 'verification';
 }
 
 export interface Devnet {
@@ -164,7 +170,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
       }
       deployment = { ...previous, rpcUrl: anvil.url };
     } else {
-      deployment = await deployContracts({ rpcUrl: anvil.url, account: devAccount(0), params: opts.params });
+      deployment = await deployContracts({ rpcUrl: anvil.url, account: devAccount(0), params: opts.params, judges: opts.judges ?? 'verification' });
       deployedNow = true;
     }
   } catch (e) {

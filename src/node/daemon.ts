@@ -33,6 +33,7 @@ import { openBlobStore } from './blobs.ts';
 import type { NodeContext } from './context.ts';
 import { openDb } from './db.ts';
 import { followChain } from './follow.ts';
+import { createDisputes } from './disputes.ts';
 import { createIdentities } from './identities.ts';
 import { openKeystore } from './keystore.ts';
 import { createReplicator } from './replicate.ts';
@@ -195,6 +196,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     faults,
   };
 
+  // Disputes this node is a party of, played by VA's driver in a process of its own (disputes.ts).
+  // Made before the first chain poll, so a dispute opened while the node was down is found too.
+  const disputes = faults.has('no-disputes') ? undefined : createDisputes(ctx, { passphrase: opts.passphrase });
+
   // ---- gossip: hints that make the node act before the chain poll shows the same -------------
   gossip.on('job', (m) => {
     db.providers.add(m.envelope.body.specHash, m.envelope.peer);
@@ -302,6 +307,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
     if (info.rewound) for (const j of state.jobs.list({ states: ['open', 'claimed', 'submitted', 'disputed'] })) touched.add(j.jobId);
     for (const id of [...touched].sort((a, b) => (a < b ? -1 : 1))) await refreshJob(id, toBlock);
+    disputes?.apply(events);
     head = toBlock;
     const b = await client.public.getBlock({ blockNumber: toBlock });
     chainOffset = Math.max(0, Number(b.timestamp) - Date.now() / 1000);
@@ -479,6 +485,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       clearInterval(reconnect);
       clearInterval(restake);
       solver?.stop();
+      await disputes?.stop();
       await follower.stop();
       gossip.stop();
       await infoServer.stop().catch(() => {});

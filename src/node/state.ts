@@ -88,7 +88,7 @@ export interface ResultRow {
 }
 
 export interface NodeState {
-  kv: { get(key: string): string | undefined; set(key: string, value: string): void };
+  kv: { get(key: string): string | undefined; set(key: string, value: string): void; keys(prefix: string): string[] };
   jobs: {
     get(jobId: bigint): JobRow | undefined;
     put(row: JobRow): void;
@@ -132,6 +132,7 @@ export function openState(db: NodeDb): NodeState {
   const q = {
     kvGet: sql.prepare('SELECT value FROM kv WHERE key = ?'),
     kvSet: sql.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    kvKeys: sql.prepare("SELECT key FROM kv WHERE substr(key, 1, length(?)) = ? ORDER BY key"),
     jobGet: sql.prepare('SELECT * FROM jobs WHERE job_id = ?'),
     jobPut: sql.prepare(
       `INSERT INTO jobs (job_id, state, submitter, spec_hash, dataset_root, manifest_hash, price, duration, steps, checkpoint_interval,
@@ -225,6 +226,7 @@ export function openState(db: NodeDb): NodeState {
     kv: {
       get: (key) => (q.kvGet.get(key) as { value: string } | undefined)?.value,
       set: (key, value) => void q.kvSet.run(key, value),
+      keys: (prefix) => q.kvKeys.all(prefix, prefix).map((r) => r.key as string),
     },
     jobs: {
       get(jobId) {
