@@ -169,7 +169,7 @@ describe('adversary suite: the liar is slashed, the honest side paid', () => {
 
   test('(b) one flipped bit in one op output at a random step', async () => {
     // The sign bit of the op's largest output element (a zero's sign may not matter).
-    const out = honestRun.trace(5, [flipOp()]).captured.get(flipOp())!.output.data;
+    const out = Array.from(honestRun.trace(5, [flipOp()]).captured.get(flipOp())!.output.data);
     const element = out.reduce((best, v, i) => (Math.abs(v) > Math.abs(out[best]) ? i : best), 0);
     const flip: Cheat = { kind: 'bit-flip', step: 5, op: flipOp(), element, bit: 31 };
     assert.notEqual((cheat(flip, 1n, SOLVER) as RunParty).run.stateHash(8), honestRun.stateHash(8), 'the flip reaches the result');
