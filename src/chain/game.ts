@@ -3,6 +3,7 @@ import type { Address, Hex } from 'viem';
 import { bisectionGameAbi, testJudgeAbi } from './abi.ts';
 import { read, send, type ChainClient, type TxResult } from './client.ts';
 import { GAME_PHASES } from './errors.ts';
+import { cuts } from '../verify/dispute/driver.ts';
 
 export type GamePhase = (typeof GAME_PHASES)[number];
 
@@ -75,11 +76,7 @@ export async function getGame(c: ChainClient, gameId: bigint): Promise<Game> {
  * after each cut (leaf index cut - 1). Part j runs from cut j to cut j+1 (cut 0 = agreed, cut m = disputed).
  */
 export function cutsOf(agreed: number, disputed: number, arity: number): number[] {
-  const width = disputed - agreed;
-  const m = Math.min(width, arity);
-  const cuts: number[] = [];
-  for (let i = 1; i < m; i++) cuts.push(agreed + Math.floor((i * width) / m));
-  return cuts;
+  return cuts(agreed, disputed, arity);
 }
 
 /** The range (agreed, disputed] after the challenger names `part` of a round with cuts `cuts`. */

@@ -5,6 +5,7 @@
 import { ShapeError } from '../errors.ts';
 import { expf, logf, tanhf } from './math.ts';
 import { uniforms } from './rng.ts';
+import { sizeOf, stridesOf } from './tensor.ts';
 import type { Attrs, OpObserver, TraceValue } from './trace.ts';
 
 const f = Math.fround;
@@ -14,21 +15,8 @@ export interface Value {
   shape: readonly number[];
 }
 
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-function strides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
+const size = sizeOf;
+const strides = stridesOf;
 
 /** The multi-index of flat index e in shape. */
 function unravel(e: number, shape: readonly number[]): number[] {
