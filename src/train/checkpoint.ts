@@ -30,7 +30,7 @@ import { closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readdir
 import { join } from 'node:path';
 import { InputError, IntegrityError, NumericError } from '../errors.ts';
 import { f32Bytes, LITTLE_ENDIAN, sha256, sha256Hex, utf8 } from '../engine/hash.ts';
-import { tensorCommit } from './commit.ts';
+import { tensorCommits } from './commit.ts';
 import type { DataCursor } from './data/batch.ts';
 
 export const CHECKPOINT_FORMAT = 'veritrain-checkpoint/1';
@@ -140,10 +140,9 @@ export const STATE_HEADER_BYTES = 19 + 32 + 32 + 4;
 
 /** Each tensor of a state in canonical (name) order, with its commitment (commit.ts). */
 export function stateCommits(s: CheckpointState): { name: string; shape: number[]; commit: Uint8Array }[] {
-  return sortedNames(s.tensors).map((name) => {
-    const { shape, data } = s.tensors[name];
-    return { name, shape: [...shape], commit: tensorCommit(shape, data) };
-  });
+  const names = sortedNames(s.tensors);
+  const commits = tensorCommits(names.map((name) => s.tensors[name]));
+  return names.map((name, i) => ({ name, shape: [...s.tensors[name].shape], commit: commits[i] }));
 }
 
 /**

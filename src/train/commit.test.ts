@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  CHUNK_BYTES, CHUNK_ELEMENTS, chunkOf, commitOf, elementF32, elementU32, equalBytes, openElement, tensorCommit, tensorTree, verifyOpening,
+  CHUNK_BYTES, CHUNK_ELEMENTS, chunkOf, commitOf, elementF32, elementU32, equalBytes, openElement, tensorCommit, tensorCommits, tensorTree, verifyOpening,
 } from './commit.ts';
 
 const sha = (...parts: Uint8Array[]) => { const h = createHash('sha256'); for (const p of parts) h.update(p); return new Uint8Array(h.digest()); };
@@ -69,4 +69,29 @@ test('an empty tensor commits to a zero root', () => {
 
 test('shape and data must agree', () => {
   assert.throws(() => tensorTree([2, 2], new Float32Array(3)), /shape \[2,2\] has 4 elements/);
+});
+
+test('tensorCommit (subtree walk) equals the full tree for sizes around every power of two', () => {
+  for (const chunks of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 100]) {
+    for (const extra of [0, 1, CHUNK_ELEMENTS - 1]) {
+      const n = (chunks - 1) * CHUNK_ELEMENTS + 1 + extra;
+      const d = values(n);
+      assert.ok(equalBytes(tensorCommit([n], d), tensorTree([n], d).commit), `${n} elements`);
+    }
+  }
+});
+
+test('tensorCommits on two threads gives the bytes of tensorCommit, for shared and plain arrays', () => {
+  const sizes = [0, 1, 300, 128 * CHUNK_ELEMENTS, 128 * CHUNK_ELEMENTS + 1, 200_000, 3 * 128 * CHUNK_ELEMENTS - 5];
+  const items = sizes.map((n, i) => {
+    const plain = values(n);
+    if (i % 2 === 0) return { shape: [n], data: plain };
+    const shared = new Float32Array(new SharedArrayBuffer(4 * n));
+    shared.set(plain);
+    return { shape: [n], data: shared };
+  });
+  for (let round = 0; round < 3; round++) {
+    const got = tensorCommits(items);
+    items.forEach((it, i) => assert.ok(equalBytes(got[i], tensorCommit(it.shape, it.data)), `round ${round}, ${sizes[i]} elements`));
+  }
 });

@@ -43,7 +43,7 @@ const WORKER_URL = new URL('./worker.ts', import.meta.url);
  * The parent's Node flags minus those for its own entry point (`--input-type`, `-e`), which make
  * a worker fail to load; undefined (inherit, which Node filters itself) when there are none.
  */
-function workerExecArgv(): string[] | undefined {
+export function workerExecArgv(): string[] | undefined {
   const argv = process.execArgv;
   const entryFlag = (a: string): boolean => a.startsWith('--input-type') || ['-e', '--eval', '-p', '--print'].includes(a);
   if (!argv.some(entryFlag)) return undefined;
