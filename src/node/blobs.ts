@@ -65,12 +65,16 @@ export function checkHash(hash: string): string {
   return hash;
 }
 
-export function openBlobStore(dataDir: string): BlobStore {
+/**
+ * `shared`: another process (the daemon) owns the store and may be writing: do not clear its
+ * unfinished writes (a reader such as the dispute process opens it so).
+ */
+export function openBlobStore(dataDir: string, opts: { shared?: boolean } = {}): BlobStore {
   const dir = join(dataDir, 'blobs');
   const tmpDir = join(dir, 'tmp');
   mkdirSync(tmpDir, { recursive: true });
   // Leftover tmp files are writes that never finished (a crash): they were never visible.
-  for (const f of readdirSync(tmpDir)) rmSync(join(tmpDir, f), { force: true });
+  if (!opts.shared) for (const f of readdirSync(tmpDir)) rmSync(join(tmpDir, f), { force: true });
   const pathOf = (hash: string) => join(dir, checkHash(hash));
   const partOf = (hash: string) => `${pathOf(hash)}.part`;
 

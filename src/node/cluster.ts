@@ -21,6 +21,7 @@ export const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 export const DEVNET_PASSPHRASE = 'veritrain-devnet';
 /** scrypt cost of devnet keystores (the default 2^17 costs ~0.5 s and 128 MiB per node start). */
 export const DEVNET_SCRYPT_N = 2 ** 14;
+/** What `veritrain node` would re-exec itself with (src/cli/node.ts NODE_V8_FLAG): started with it right away. */
 export const NODE_EXEC_ARGV = ['--max-semi-space-size=1'];
 
 export interface NodeProcessOptions {

@@ -73,7 +73,7 @@ async function main(init: DisputeInit): Promise<void> {
   );
   const judges = { checkpointJudge: d.contracts.checkpointJudge, stepJudge: d.contracts.judge, opJudge: d.contracts.opJudge, moveTimeout: d.params.moveTimeout, arity };
   const store = fileStore(join(init.dataDir, 'disputes.json'));
-  const blobs = openBlobStore(init.dataDir);
+  const blobs = openBlobStore(init.dataDir, { shared: true });
   // Each job's party answers from this node's own run of the job, bound to the solver whose
   // leaves are disputed: the level-0 game's defender, the probe game's challenger.
   const jobs = new Map<string, { run: Run; solver: Address }>();

@@ -32,7 +32,6 @@ export type WorkerTask =
 export interface Inspection {
   type: 'inspected';
   specHash: string;
-  datasetHash: string;
   params: number;
   /** Parameters, gradients and optimizer buffers, in bytes. */
   stateBytes: number;

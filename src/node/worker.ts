@@ -68,7 +68,6 @@ async function run(task: WorkerTask): Promise<void> {
     emit({
       type: 'inspected',
       specHash: job.specHash,
-      datasetHash: await datasetHashOf(spec, task.baseDir),
       params,
       stateBytes: 4 * (2 * params + optimizerBuffers),
       datasetBytes,
@@ -129,12 +128,6 @@ async function run(task: WorkerTask): Promise<void> {
     }
     return;
   }
-}
-
-async function datasetHashOf(spec: JobSpec, baseDir: string): Promise<string> {
-  // The whole dataset's hash (what the chain names), not the training split's.
-  const { loadDataset } = await import('../train/data/load.ts');
-  return loadDataset(spec.dataset, { baseDir }).hash;
 }
 
 try {

@@ -168,6 +168,9 @@ export function createClient(opts: ClientOptions): VeritrainClient {
   const log = opts.log ?? (() => {});
   let keys: Keystore | undefined;
   let peer: Promise<LightPeer> | undefined;
+  let blobStore: ReturnType<typeof openBlobStore> | undefined;
+  // One blob store per directory and process: opening one clears its unfinished writes.
+  const storeOf = () => (blobStore ??= openBlobStore(dataDir));
   const reader = connect({ deployment: opts.deployment, rpcUrl: opts.rpcUrl, pollingInterval: 100 });
 
   async function keystore(): Promise<Keystore> {
@@ -182,7 +185,7 @@ export function createClient(opts: ClientOptions): VeritrainClient {
     if (!peer) {
       peer = (async () => {
         const k = withKeys ? await keystore() : undefined;
-        return startLightPeer({ dataDir, client: reader, bootstrap: opts.bootstrap ?? [], listen: opts.listen, privateKey: k?.libp2pKey, signer: k?.account });
+        return startLightPeer({ dataDir, store: storeOf(), client: reader, bootstrap: opts.bootstrap ?? [], listen: opts.listen, privateKey: k?.libp2pKey, signer: k?.account });
       })();
       peer.catch(() => {
         peer = undefined;
@@ -234,7 +237,10 @@ export function createClient(opts: ClientOptions): VeritrainClient {
 
     async submitJob(spec, so = {}) {
       const k = await keystore();
-      const store = openBlobStore(dataDir);
+      const store = storeOf();
+      // The p2p side starts while the manifest is computed (both take a while).
+      const peerUp = p2p(true);
+      peerUp.catch(() => {});
       const prepared = await prepareJobSpec(spec, store, dataDir);
       const d = opts.deployment;
       const c = connect({ deployment: d, rpcUrl: opts.rpcUrl, account: k.account, pollingInterval: 100 });
@@ -258,7 +264,7 @@ export function createClient(opts: ClientOptions): VeritrainClient {
         else throw new InputError(`the submitter holds ${balance} token wei, the job costs ${price}`, { hint: 'get tokens first' });
       }
       // The blobs are served and announced before the job exists on chain: nodes react to it at once.
-      const lp = await p2p(true);
+      const lp = await peerUp;
       await lp.connected(1).catch((e) => log(`warning: ${(e as Error).message}`));
       for (const h of prepared.blobs) announce(lp, h, true);
       await ensureAllowance(c, d.contracts.market, price);

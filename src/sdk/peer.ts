@@ -35,6 +35,8 @@ export interface LightPeer {
 
 export interface LightPeerOptions {
   dataDir: string;
+  /** The blob store of dataDir when the caller has it open (one store per directory: opening one clears its tmp files). */
+  store?: BlobStore;
   client: ChainClient;
   bootstrap: string[];
   listen?: string[];
@@ -45,7 +47,7 @@ export interface LightPeerOptions {
 }
 
 export async function startLightPeer(opts: LightPeerOptions): Promise<LightPeer> {
-  const store = openBlobStore(opts.dataDir);
+  const store = opts.store ?? openBlobStore(opts.dataDir);
   // Seen ids and peer scores of a short-lived client need not outlive it.
   const db = openDb(':memory:');
   const scorer = createPeerScorer({ store: db.peers });
