@@ -13,8 +13,8 @@ import { readDeployment } from '../src/chain/deployment.ts';
 import { getEvents } from '../src/chain/events.ts';
 import { nodeCount } from '../src/chain/registry.ts';
 import { decodeCheckpoint } from '../src/train/checkpoint.ts';
-import { CLI, runCli, tempDir } from './cli.ts';
-import { assertFinalizedWell, csvJob } from './network-helpers.ts';
+import { CLI, runCli, runCliAsync, tempDir } from './cli.ts';
+import { assertFinalizedWell, csvJob, skipChallengeWindow } from './network-helpers.ts';
 
 const procs: ChildProcess[] = [];
 after(() => {
@@ -62,7 +62,17 @@ test('devnet up with nodes; job submit → watch → status → list → result 
   assert.equal(submit.json.blobs.length, 2, 'the spec blob and the CSV blob');
   assert.ok(submit.json.replicas >= 1, 'nodes hold the blobs before submit returns');
 
-  const watch = runCli(['job', 'watch', jobId, ...dep]);
+  // `job watch` follows the job to its end; once the verifiers revealed, the test moves the chain's
+  // clock past the challenge window (waiting time) instead of waiting for it.
+  const watching = runCliAsync(['job', 'watch', jobId, ...dep]);
+  let wout = '';
+  let werr = '';
+  watching.stdout!.on('data', (b) => (wout += b));
+  watching.stderr!.on('data', (b) => (werr += b));
+  const d = readDeployment(deploymentFile);
+  await skipChallengeWindow(d.rpcUrl, connect({ deployment: d }), BigInt(jobId));
+  const code = await new Promise<number | null>((r) => watching.on('exit', (c) => r(c)));
+  const watch = { code, stdout: wout, stderr: werr, json: JSON.parse(wout.trim().split('\n').pop() || '{}') };
   assert.equal(watch.code, 0, watch.stderr);
   assert.equal(watch.json.state, 'finalized');
   assert.equal(watch.json.lastStage, 'finalized');

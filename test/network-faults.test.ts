@@ -11,7 +11,8 @@
 //   a solver that fakes its work → the verifiers' replay disagrees; they commit, reveal and challenge;
 //     the challenger's dispute driver plays the dispute against the real judges and wins: slashed
 //   a verifier that agrees without replaying → its revealed probes are wrong; the solver disputes one
-//     and both sides' dispute drivers take the probe game up
+//     and both sides' dispute drivers take the probe game up (a solver declaring too little memory
+//     skips the job)
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ import { encodeFrame, BLOB_PROTOCOL } from '../src/net/blob-protocol.ts';
 import { askJobInfo, JOB_INFO_PROTOCOL } from '../src/net/job-info.ts';
 import { MESSAGE_KINDS, topicOf } from '../src/net/messages.ts';
 import { loopbackNode, waitFor } from '../src/net/testing.ts';
-import { assertFinalizedWell, mnistSpec, startTestNet, type TestNet } from './network-helpers.ts';
+import { assertFinalizedWell, mnistSpec, skipChallengeWindow, startTestNet, type TestNet } from './network-helpers.ts';
 
 let net: TestNet;
 const EXAMPLES = new URL('../examples/', import.meta.url).pathname;
@@ -151,6 +152,7 @@ test('kill -9 of the solver mid-training while two verifiers are offline: it res
   // Its compute worker notices that its daemon died and stops: no second trainer in that directory.
   await waitFor(() => workersIn(runDir).length === 0, 'the orphaned worker to stop', 5000);
   await net.cluster.restart('solver-1');
+  await skipChallengeWindow(net.devnet.deployment.rpcUrl, net.chain, jobId);
   await net.waitJob(jobId, 'finalized', 120_000);
   const resumed = await net.waitLog('solver-1', /trained to step 400 \(resumed from the checkpoint at step (\d+)\)/);
   assert.ok(Number(/step (\d+)\)/.exec(resumed)![1]) >= 100, resumed);
@@ -252,7 +254,8 @@ test('a solver that fakes its work is caught: the verifiers replay, disagree, co
 
 test('a verifier that agrees without replaying reveals wrong probes: the solver finds them against its own states and disputes one', async () => {
   await net.cluster.restart('solver-1'); // honest again
-  await net.cluster.node('solver-2').stop(); // so that solver-1, whose probe checks the test reads, gets the job
+  // solver-2 declares 64 MiB: it inspects the job, finds it needs more, and leaves it to solver-1.
+  await net.cluster.restart('solver-2', ['--memory', '64']);
   await net.cluster.restart('verifier-3', ['--fault', 'lazy-verifier']);
   const jobId = await post(100, 25, { name: 'lazy', verifiers: 3 }); // every pool member is drawn
   const lazy = addressOf('verifier-3').toLowerCase();
@@ -262,6 +265,9 @@ test('a verifier that agrees without replaying reveals wrong probes: the solver 
   assert.equal(String(disputed.args.verifier).toLowerCase(), lazy, 'the lazy verifier is the one disputed');
   assert.match(net.log('solver-1'), /revealed a wrong state at step \d+: disputing its probe/);
   assert.ok(!events.some((e) => e.eventName === 'ProbeDisputeOpened' && String(e.args.verifier).toLowerCase() !== lazy), 'honest probes are not disputed');
+  const skipped = net.rows('solver-2', `SELECT status, data FROM tasks WHERE job_id = ${jobId} AND role = 'solver'`)[0];
+  assert.equal(skipped?.status, 'skipped', 'a solver claims only what its declared hardware runs');
+  assert.match(String(skipped?.data), /needs ~\d+ MiB, this node declares 64/);
   // Both sides' dispute drivers take the game up (its end is test/adversary.test.ts's (g), in-process).
   await net.waitLog('solver-1', /dispute: playing dispute \d+ of job \d+ as the challenger \(level 1\)/, 30_000);
   await net.waitLog('verifier-3', /dispute: playing dispute \d+ of job \d+ as the defender \(level 1\)/, 30_000);

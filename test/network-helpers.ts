@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { connect, type ChainClient } from '../src/chain/client.ts';
 import { getEvents, type ChainEvent } from '../src/chain/events.ts';
-import { getJob, type JobState } from '../src/chain/market.ts';
+import { rpcCall } from '../src/chain/anvil.ts';
+import { getJob, verificationOf, type JobState } from '../src/chain/market.ts';
 import { DEVNET_PASSPHRASE, DEVNET_SCRYPT_N, type ClusterSpec } from '../src/node/cluster.ts';
 import { startLocalNetwork, type LocalNetwork } from '../src/node/localnet.ts';
 import { createClient, type VeritrainClient } from '../src/sdk/index.ts';
@@ -31,6 +32,39 @@ export interface TestNet extends LocalNetwork {
   rows(name: string, sql: string): Record<string, unknown>[];
   /** Starts again every node that is not running (a test that failed half-way leaves none down). */
   allUp(): Promise<void>;
+}
+
+/**
+ * Once every drawn verifier of a submitted job has revealed, moves the chain's clock to the end of
+ * its challenge window (the window is waiting time; the nodes read the chain's clock from its
+ * blocks, so they finalize at once). Returns when done or when the job left 'submitted'.
+ */
+export async function skipChallengeWindow(rpcUrl: string, chain: ChainClient, jobId: bigint, timeoutMs = 120_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let mined = 0;
+  for (;;) {
+    const j = await getJob(chain, jobId);
+    if (j.state !== 'submitted' && j.state !== 'claimed' && j.state !== 'open') return;
+    if (j.state === 'submitted') {
+      const v = await verificationOf(chain, jobId);
+      // An idle devnet's clock stands still between transactions: a block now and then moves it.
+      if (Date.now() - mined > 2000) {
+        await rpcCall(rpcUrl, 'evm_mine', []);
+        mined = Date.now();
+      }
+      const now = Number((await chain.public.getBlock()).timestamp);
+      // A slot can still act until its reveal deadline (a replacement is drawn before that too).
+      const open = v.slots.filter((x) => (x.status === 'drawn' || x.status === 'committed') && x.revealBy >= now).length;
+      if (v.seed !== `0x${'0'.repeat(64)}` && open === 0 && v.pending === 0 && v.openProbes === 0) {
+        const left = j.since + j.challengeWindow - now;
+        if (left > 0) await rpcCall(rpcUrl, 'evm_increaseTime', [left + 1]);
+        await rpcCall(rpcUrl, 'evm_mine', []);
+        return;
+      }
+    }
+    if (Date.now() > end) throw new Error(`job ${jobId}: the verifier round did not end within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }
 
 export async function startTestNet(spec: ClusterSpec, opts: { params?: Parameters<typeof startLocalNetwork>[0]['params'] } = {}): Promise<TestNet> {

@@ -190,7 +190,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log: (m) => log(m),
     tx<T>(send: () => Promise<T>): Promise<T> {
       const p = txQueue.then(send, send);
-      txQueue = p.catch(() => {});
+      // The next transaction waits for this one, but not forever: a receipt that never comes (the
+      // chain went away with the transaction in flight) must not hold every later one.
+      let timer: NodeJS.Timeout | undefined;
+      const released = new Promise<void>((r) => (timer = setTimeout(r, 10_000)));
+      txQueue = Promise.race([p.then(() => undefined, () => undefined), released]).finally(() => clearTimeout(timer));
       return p;
     },
     faults,
@@ -322,6 +326,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         log(`chain RPC moved: ${deployment.rpcUrl} -> ${d.rpcUrl}`);
         deployment = d;
         client = connect({ deployment, account: keys.account, pollingInterval: 100 });
+        disputes?.rpcMoved();
       }
     } catch {
       // A half-written file: the next failure reads it again.

@@ -19,6 +19,8 @@ export interface Disputes {
   apply(events: ChainEvent[]): void;
   /** Disputes tracked and not yet over (from the dispute process's last report). */
   active(): DisputeRecord[];
+  /** The chain moved (another RPC URL): the dispute process starts again on it. */
+  rpcMoved(): void;
   stop(): Promise<void>;
 }
 
@@ -66,7 +68,8 @@ export function createDisputes(ctx: NodeContext, opts: { passphrase: string; pol
       setTimeout(start, Math.min(30_000, 1000 * 2 ** Math.min(restarts++, 5)));
     });
     const send = (m: DisputeMessage) => c.send(m);
-    send({ type: 'init', deployment: ctx.deployment, passphrase: opts.passphrase, dataDir: ctx.dataDir, pollMs: opts.pollMs });
+    // The client's deployment: its RPC URL follows the deployment file when the chain moves.
+    send({ type: 'init', deployment: ctx.client().deployment, passphrase: opts.passphrase, dataDir: ctx.dataDir, pollMs: opts.pollMs });
     for (const r of wanted()) send({ type: 'track', record: r });
   }
 
@@ -101,6 +104,10 @@ export function createDisputes(ctx: NodeContext, opts: { passphrase: string; pol
       }
     },
     active: () => records.filter((r) => r.status === 'active' || !r.settled),
+    rpcMoved() {
+      restarts = 0;
+      child?.kill('SIGTERM'); // its exit handler starts it again with the current deployment
+    },
     async stop() {
       stopping = true;
       const c = child;
