@@ -5,7 +5,7 @@
 // here is a shortcut the network itself does not take: nodes find each other through the bootstrap
 // addresses of nodes already up, and register and stake on chain themselves.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEther, type Account, type Address } from 'viem';
@@ -13,6 +13,7 @@ import { connect, devAccount } from '../chain/client.ts';
 import type { Deployment } from '../chain/deployment.ts';
 import { DevnetError } from '../chain/anvil.ts';
 import { NODE_FILE, type NodeInfoFile } from './daemon.ts';
+import { writeFileAtomic } from './files.ts';
 import { openKeystore, PASSPHRASE_ENV } from './keystore.ts';
 import type { Role } from './state.ts';
 
@@ -197,11 +198,7 @@ export async function startCluster(opts: { dir: string; deployment: Deployment; 
       const a = i.addrs.find((x) => x.includes('/ip4/127.0.0.1/')) ?? i.addrs[0];
       return a === undefined ? [] : [a.includes('/p2p/') ? a : `${a}/p2p/${i.peerId}`];
     });
-  const writeBootstrap = () => {
-    const f = join(opts.dir, 'bootstrap.json');
-    writeFileSync(`${f}.tmp`, JSON.stringify({ addrs: bootstrap() }, null, 2) + '\n');
-    renameSync(`${f}.tmp`, f);
-  };
+  const writeBootstrap = () => writeFileAtomic(join(opts.dir, 'bootstrap.json'), JSON.stringify({ addrs: bootstrap() }, null, 2) + '\n');
   const launch = (name: string, extraArgs: string[] = []) => {
     const roles = named.find((n) => n.name === name)!.roles;
     const p = startNodeProcess({

@@ -102,6 +102,24 @@ export async function askPeers(ctx: Pick<NodeContext, 'net' | 'scorer'>, jobId: 
   return answers.filter((a): a is JobInfo => a !== null);
 }
 
+/**
+ * Runs a role's async steps keyed by what they are about (a job, a job and a slot): one at a time
+ * per key, at most once per `everyMs`; a failure is logged (the next tick tries again).
+ */
+export function keyedRunner(label: string, log: (m: string) => void) {
+  const busy = new Set<string>();
+  const lastTry = new Map<string, number>();
+  function run(key: string, fn: () => Promise<void>, everyMs = 1000): void {
+    if (busy.has(key) || Date.now() - (lastTry.get(key) ?? 0) < everyMs) return;
+    lastTry.set(key, Date.now());
+    busy.add(key);
+    fn()
+      .catch((e: Error) => log(`${label} ${key}: ${e.message.split('\n')[0]}`))
+      .finally(() => busy.delete(key));
+  }
+  return { run, busy };
+}
+
 /** A 32-byte job id as gossip writes it. */
 export function jobIdHex(jobId: bigint): `0x${string}` {
   return `0x${jobId.toString(16).padStart(64, '0')}`;

@@ -11,7 +11,7 @@
 // hardware, roles), bond stake and join the verifier pool if it verifies. From then on every
 // poll of the chain updates the job table and the roles act on it. A kill -9 at any moment and a
 // restart continue every job from what the database and the run directories hold.
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -32,6 +32,7 @@ import { createPeerScorer } from '../net/peers.ts';
 import { openBlobStore } from './blobs.ts';
 import type { NodeContext } from './context.ts';
 import { openDb } from './db.ts';
+import { writeFileAtomic } from './files.ts';
 import { followChain } from './follow.ts';
 import { createDisputes } from './disputes.ts';
 import { createIdentities } from './identities.ts';
@@ -95,11 +96,6 @@ export function defaultHardware(): Hardware {
   return { cores: Math.min(availableParallelism(), 65535), memoryMiB: Math.floor(totalmem() / 2 ** 20), accelerator: 'none' };
 }
 
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 const JOB_EVENTS = new Set([
   'JobPosted',
@@ -477,7 +473,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     dataDir: opts.dataDir,
     startedAt: new Date().toISOString(),
   };
-  writeAtomic(join(opts.dataDir, NODE_FILE), JSON.stringify(info, null, 2) + '\n');
+  writeFileAtomic(join(opts.dataDir, NODE_FILE), JSON.stringify(info, null, 2) + '\n');
   log(`node ${nodeId} up: ${names.join(', ')}; peer ${info.peerId}; ${info.addrs[0] ?? 'no address'}`);
 
   return {

@@ -31,7 +31,7 @@ import { readChainFromCheckpoints } from '../train/checkpoint.ts';
 import type { JobSpec } from '../train/spec.ts';
 import { alive } from '../chain/devnet.ts';
 import { checkpointSteps, dataBlobsOf, encodeCheckpointList, leafOf, listRoot, modelHashOf, parseSpecBlob, type CheckpointList } from './artifacts.ts';
-import { ensureBlob, jobIdHex, publishBlob, say, type NodeContext } from './context.ts';
+import { ensureBlob, jobIdHex, keyedRunner, publishBlob, say, type NodeContext } from './context.ts';
 import type { JobRow } from './state.ts';
 import { isWorker, runTask, startTask, type Inspection, type RunningTask } from './work.ts';
 
@@ -60,20 +60,10 @@ export interface Solver {
 }
 
 export function createSolver(ctx: NodeContext): Solver {
-  const busy = new Set<string>();
+  const { run, busy } = keyedRunner('solver', (m) => ctx.log(m));
   const workers = new Map<bigint, RunningTask>();
   const specs = new Map<bigint, JobSpec>();
   let score: { value: bigint; at: number } | undefined;
-
-  const lastTry = new Map<string, number>();
-  function run(key: string, fn: () => Promise<void>, everyMs = 1000) {
-    if (busy.has(key) || Date.now() - (lastTry.get(key) ?? 0) < everyMs) return;
-    lastTry.set(key, Date.now());
-    busy.add(key);
-    fn()
-      .catch((e: Error) => ctx.log(`solver ${key}: ${e.message.split('\n')[0]}`))
-      .finally(() => busy.delete(key));
-  }
 
   const me = () => ctx.address.toLowerCase();
   const mine = (j: JobRow) => j.solver?.toLowerCase() === me();

@@ -34,7 +34,7 @@ import {
 } from '../chain/market.ts';
 import { ensureAllowance } from '../chain/token.ts';
 import { checkListAgainstChain, checkpointSteps, decodeCheckpointList, parseSpecBlob, type CheckpointList } from './artifacts.ts';
-import { askPeers, ensureBlob, jobIdHex, say, type NodeContext } from './context.ts';
+import { askPeers, ensureBlob, jobIdHex, keyedRunner, say, type NodeContext } from './context.ts';
 import type { JobRow, Role } from './state.ts';
 import { runTask } from './work.ts';
 
@@ -72,19 +72,10 @@ export interface Verifier {
 }
 
 export function createVerifier(ctx: NodeContext): Verifier {
-  const busy = new Set<string>();
-  const lastTry = new Map<string, number>();
+  const runner = keyedRunner('verify', (m) => ctx.log(m));
+  const run = (key: string, fn: () => Promise<void>, everyMs = 2000) => runner.run(key, fn, everyMs);
   const me = () => ctx.address.toLowerCase();
   let drawAttempt = { head: -1n, at: 0 };
-
-  function run(key: string, fn: () => Promise<void>, everyMs = 2000) {
-    if (busy.has(key) || Date.now() - (lastTry.get(key) ?? 0) < everyMs) return;
-    lastTry.set(key, Date.now());
-    busy.add(key);
-    fn()
-      .catch((e: Error) => ctx.log(`verify ${key}: ${e.message.split('\n')[0]}`))
-      .finally(() => busy.delete(key));
-  }
 
   const solverPeerOf = (j: JobRow) => (j.solverNode === null ? undefined : ctx.identities.byNode(j.solverNode)?.peerId);
 

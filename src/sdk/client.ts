@@ -9,8 +9,7 @@
 // The chain is the truth for every answer; the p2p network carries the blobs (the spec and data
 // out, the model back) and live progress. Reads need no key; submitting uses the keystore in
 // `dataDir` (created on first use, like a node's).
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseUnits, type Address, type Hash, type Hex } from 'viem';
 import { InputError, IntegrityError, VeritrainError } from '../errors.ts';
 import { connect, type ChainClient } from '../chain/client.ts';
@@ -37,6 +36,7 @@ import { checkListAgainstChain, decodeCheckpointList } from '../node/artifacts.t
 import { announce, askPeers, ensureBlob, jobIdHex } from '../node/context.ts';
 import { openKeystore, readPassphrase, type Keystore } from '../node/keystore.ts';
 import { openBlobStore } from '../node/blobs.ts';
+import { writeFileAtomic } from '../node/files.ts';
 import { startLightPeer, type LightPeer } from './peer.ts';
 import { prepareJobSpec } from './publish.ts';
 import { isFinal, stageOf, type JobUpdate, type StageUpdate } from './stages.ts';
@@ -149,19 +149,6 @@ export class JobStateError extends VeritrainError {
   override name = 'JobStateError';
 }
 
-function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
 
 export function createClient(opts: ClientOptions): VeritrainClient {
   const dataDir = resolve(opts.dataDir);
