@@ -1,37 +1,46 @@
 // One share of the randomized disputes of test/dispute-random.test.ts, played in its own process
 // (node is single-threaded; two processes use both cores): `node test/dispute-random-lane.ts
-// <setup.json> <process> <processes> <count>` prints the outcomes as one JSON line.
+// <setup.json> <process> <processes> <played>` draws disputes p, p + P, p + 2P, ... of the seeded
+// sequence until `played` of them were played to a verdict, and prints the outcomes as one JSON line.
+//
+// What is shared between the disputes of a process, and why that keeps every dispute honest: the
+// tiny jobs, their manifests and their honest runs (an honest party's computation of a job does not
+// depend on the dispute; its traces and provers are kept); a faulty run starts from the honest
+// run's state at its fault step (the two runs are the same up to there: keptStates), and trains and
+// traces everything after it itself. Every dispute has its own game on the chain, its own two
+// accounts' drivers and the real judges; nothing of one dispute's chain state is reused.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createPublicClient, createWalletClient, encodeAbiParameters, http, type Account, type Address, type Hex } from 'viem';
+import { createPublicClient, createWalletClient, encodeAbiParameters, type Abi, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport } from 'viem';
 import { NumericError, VeritrainError } from '../src/errors.ts';
 import { randomU32s, rngStream } from '../src/engine/rng.ts';
 import { bisectionGameAbi } from '../src/chain/abi.ts';
-import { chainOf, connect, devAccount, send, type ChainClient } from '../src/chain/client.ts';
-import { artifactOf } from '../src/chain/compile.ts';
+import { chainOf, devAccount, type ChainClient } from '../src/chain/client.ts';
 import type { Deployment } from '../src/chain/deployment.ts';
 import { getGame } from '../src/chain/game.ts';
-import { setJobShape, type JudgesDeployment } from '../src/chain/judges.ts';
+import { keepAliveTransport } from '../src/chain/http-transport.ts';
+import { provideJudgeAbis, type JudgeAbis, type JudgesDeployment } from '../src/chain/judges.ts';
 import { disputePort } from '../src/chain/dispute-port.ts';
-import { compileOpJudge, type OpJudgeClient, type OpJudgeDeployment } from '../src/chain/op-judge.ts';
+import { type OpJudgeClient, type OpJudgeDeployment } from '../src/chain/op-judge.ts';
+import { txSender, type Sender } from '../src/chain/sender.ts';
 import { DisputeDriver, type DisputePort } from '../src/verify/dispute/driver.ts';
 import { RunParty } from '../src/verify/dispute/party.ts';
-import { bitFlip, Run } from '../src/verify/dispute/run.ts';
+import { bitFlip, keptStates, Run } from '../src/verify/dispute/run.ts';
 import { memoryStore } from '../src/verify/dispute/store.ts';
 import { computeManifest, type ManifestDetails } from '../src/verify/manifest.ts';
 import { fromHex, hex, MerkleTree } from '../src/verify/merkle.ts';
 import { tinyJob, type TinyJob, type TinyJobOptions } from '../src/verify/testing.ts';
 
-export const LANES = 3; // disputes played at once per process (each lane has its own two accounts)
+export const LANES = 4; // disputes played at once per process (each lane has its own two accounts)
 export const SEED = 20261201;
 
 export interface Setup {
   rpcUrl: string;
   deployment: Deployment;
   judges: JudgesDeployment;
-  opJudge: Address;
-  programs: Address;
+  opJudge: OpJudgeDeployment;
+  judgeAbis: JudgeAbis;
   shape: Address;
   timeout: number;
 }
@@ -44,6 +53,8 @@ export interface Outcome {
   result: 'honest won' | 'no visible effect' | 'not finite' | 'index out of range';
   moves: number;
   judgedOp?: string;
+  /** Steps the faulty run computed (it starts at its fault step). */
+  faultySteps?: number;
 }
 
 interface Job {
@@ -73,40 +84,52 @@ export function jobs(): Job[] {
   return specs.map(([name, o]) => {
     const tj = tinyJob(o);
     const details = computeManifest(tj.spec, tj.baseDir);
-    return { name, tj, details, honest: new Run(tj.spec, tj.baseDir, { details, traces: 16 }), ops: details.program.ops.filter((op) => !op.view).map((op) => op.index) };
+    // Every step's state kept: a faulty run starts exactly at its fault step.
+    const honest = new Run(tj.spec, tj.baseDir, { details, traces: 16, keepEvery: 1 });
+    return { name, tj, details, honest, ops: details.program.ops.filter((op) => !op.view).map((op) => op.index) };
   });
 }
 
-/** Play disputes `indices` (of the seeded sequence) on `LANES` lanes from account `firstAccount` on. */
-export async function playShare(s: Setup, indices: number[], firstAccount: number): Promise<Outcome[]> {
-  const arts = await compileOpJudge();
-  const opd: OpJudgeDeployment = {
-    rpcUrl: s.rpcUrl, chainId: s.deployment.chainId, opJudge: s.opJudge, programs: s.programs, arity: 16,
-    abi: artifactOf(arts, 'OpJudge').abi, programsAbi: artifactOf(arts, 'OpJudgePrograms').abi,
+/** The words that draw dispute i (step, op, element, bit, liar). */
+export function draw(i: number): Uint32Array {
+  return randomU32s(rngStream(SEED, 'random-disputes'), 8 * i, 8);
+}
+
+/** Anvil signs for its dev accounts (json-rpc accounts): no key derivation, no signing here. */
+const rpcAccount = (i: number) => ({ address: devAccount(i).address, type: 'json-rpc' }) as unknown as Account;
+
+/** A client over kept-alive connections (http-transport.ts) that polls receipts every millisecond. */
+function fastClient(s: Setup, i: number): ChainClient {
+  const chain: Chain = chainOf(s.deployment.chainId, s.rpcUrl);
+  const transport = keepAliveTransport(s.rpcUrl, { maxSockets: 2 });
+  return {
+    deployment: s.deployment,
+    chain,
+    public: createPublicClient({ chain, transport, pollingInterval: 1 }) as PublicClient<Transport, Chain>,
+    wallet: createWalletClient({ chain, transport, account: rpcAccount(i), pollingInterval: 1 }),
   };
-  // Fast clients: anvil mines at once, so poll receipts every millisecond; anvil signs for its dev
-  // accounts (json-rpc accounts), and moves are sent with a fixed gas limit instead of an estimate.
-  const rpcAccount = (i: number) => ({ address: devAccount(i).address, type: 'json-rpc' }) as unknown as Account;
-  const fast = new Map<number, ChainClient>();
-  const client = (i: number): ChainClient => {
-    if (!fast.has(i)) fast.set(i, connect({ deployment: s.deployment, account: rpcAccount(i), pollingInterval: 1, fixedGas: 8_000_000n }));
-    return fast.get(i)!;
+}
+
+/** Play disputes p, p + P, ... until `target` of them reached a verdict, on `LANES` lanes from account `firstAccount` on. */
+export async function playShare(s: Setup, p: number, P: number, target: number, firstAccount: number): Promise<Outcome[]> {
+  provideJudgeAbis(s.judgeAbis);
+  const clients = new Map<number, { c: ChainClient; send: Sender; op: OpJudgeClient }>();
+  const client = (i: number) => {
+    let x = clients.get(i);
+    if (!x) {
+      const c = fastClient(s, i);
+      x = { c, send: txSender(c), op: { d: s.opJudge, public: c.public as OpJudgeClient['public'], account: rpcAccount(i) } };
+      clients.set(i, x);
+    }
+    return x;
   };
-  const chain = chainOf(s.deployment.chainId, s.rpcUrl);
-  const opClient = (i: number): OpJudgeClient => ({
-    d: opd,
-    account: rpcAccount(i),
-    public: createPublicClient({ chain, transport: http(s.rpcUrl, { retryCount: 0 }), pollingInterval: 1 }) as OpJudgeClient['public'],
-    wallet: createWalletClient({ chain, account: rpcAccount(i), transport: http(s.rpcUrl, { retryCount: 0 }), pollingInterval: 1 }),
-  });
-  const reader: DisputePort = disputePort({ client: client(0), judges: s.judges, op: opClient(0) });
+  const reader: DisputePort = disputePort({ client: client(0).c, judges: s.judges, op: client(0).op });
   const js = jobs();
-  const count = Math.max(...indices) + 1;
-  const u = randomU32s(rngStream(SEED, 'random-disputes'), 0, 8 * count);
+  const shapeAbi = s.judgeAbis.fixedJobShape;
 
   async function playOne(lane: number, i: number): Promise<Outcome> {
     const job = js[i % js.length];
-    const w = u.subarray(8 * i, 8 * i + 8);
+    const w = draw(i);
     const jobId = BigInt(i + 1);
     const step = w[0] % job.tj.spec.steps;
     const op = job.ops[w[1] % job.ops.length];
@@ -114,13 +137,14 @@ export async function playShare(s: Setup, indices: number[], firstAccount: numbe
     const liar = w[4] & 1 ? 'solver' : 'challenger';
     const fault = bitFlip(step, op, w[2], w[3] % 32);
     const base = { i, job: job.name, liar, kind, moves: 0 } as const;
-    const faulty = new Run(job.tj.spec, job.tj.baseDir, { details: job.details, fault, traces: 2 });
+    const honestHashes = job.honest.checkpointHashes(); // (also makes the honest states the faulty run starts from)
+    const faulty = new Run(job.tj.spec, job.tj.baseDir, { details: job.details, fault, traces: 2, checkpoints: keptStates(job.honest, step) });
     const [C, D] = [firstAccount + 2 * lane, firstAccount + 2 * lane + 1];
     const solver = devAccount(D).address;
     const honestP = new RunParty(job.honest, jobId, solver), faultyP = new RunParty(faulty, jobId, solver);
     let differs: boolean;
     try {
-      differs = faulty.checkpointHashes().some((h, k) => h !== job.honest.checkpointHashes()[k]);
+      differs = faulty.checkpointHashes().some((h, k) => h !== honestHashes[k]);
     } catch (e) {
       // A flipped bit that makes the engine stop (a NaN/Inf, a token or label index out of range):
       // such a solver has no run to commit to.
@@ -130,36 +154,33 @@ export async function playShare(s: Setup, indices: number[], firstAccount: numbe
     // Nothing to dispute: the flipped value did not change any committed state.
     if (!differs) return { ...base, result: 'no visible effect' };
     const defender = liar === 'solver' ? faultyP : honestP, challenger = liar === 'solver' ? honestP : faultyP;
-    await setJobShape(client(D), s.shape, { jobId, inputs: job.details.hash, solver, steps: job.tj.spec.steps, checkpointInterval: job.tj.spec.checkpointInterval });
+    const d = client(D);
+    await d.send({ address: s.shape, abi: shapeAbi, functionName: 'set', args: [jobId, job.details.hash, solver, job.tj.spec.steps, job.tj.spec.checkpointInterval], gas: 200_000n });
     const leaves = defender.level0Leaves();
-    const tx = await send(client(D), (wc, x) =>
-      wc.writeContract({
-        ...x,
-        address: s.deployment.contracts.game,
-        abi: bisectionGameAbi,
-        functionName: 'open',
-        args: [{
-          challenger: devAccount(C).address, defender: solver, judge: s.judges.checkpointJudge, moveTimeout: s.timeout,
-          n: leaves.length, root: hex(new MerkleTree(leaves.map(fromHex)).root), genesis: job.details.hash,
-          claim: leaves[leaves.length - 1], context: encodeAbiParameters([{ type: 'uint256' }], [jobId]) as Hex,
-        }],
-      }),
-    );
-    const gameId = tx.events.find((e) => e.eventName === 'GameOpened')!.args.gameId as bigint;
+    const opened = await d.send({
+      address: s.deployment.contracts.game, abi: bisectionGameAbi as Abi, functionName: 'open', gas: 500_000n,
+      args: [{
+        challenger: devAccount(C).address, defender: solver, judge: s.judges.checkpointJudge, moveTimeout: s.timeout,
+        n: leaves.length, root: hex(new MerkleTree(leaves.map(fromHex)).root), genesis: job.details.hash,
+        claim: leaves[leaves.length - 1], context: encodeAbiParameters([{ type: 'uint256' }], [jobId]) as Hex,
+      }],
+    });
+    const gameId = BigInt(opened.receipt.logs.find((l) => l.address.toLowerCase() === s.deployment.contracts.game.toLowerCase())!.topics[1]!);
     const drivers = ([[D, defender, 'defender'], [C, challenger, 'challenger']] as const).map(([who, party, role]) => {
-      const d = new DisputeDriver({
-        port: disputePort({ client: client(who), judges: s.judges, op: opClient(who), settleRoot: async () => false, fromBlock: tx.receipt.blockNumber }),
+      const x = client(who);
+      const dr = new DisputeDriver({
+        port: disputePort({ client: x.c, judges: s.judges, op: x.op, sender: x.send, settleRoot: async () => false, fromBlock: opened.receipt.blockNumber }),
         store: memoryStore(),
         party: () => party,
       });
-      d.track({ game: String(gameId), jobId: String(jobId), role, level: 0 });
-      return d;
+      dr.track({ game: String(gameId), jobId: String(jobId), role, level: 0 });
+      return dr;
     });
     let moves = 0;
-    for (let k = 0; k < 200 && drivers.some((d) => d.active().length); k++) {
-      for (const d of drivers) moves += (await d.tick()).reduce((a, r) => a + r.moves.length, 0);
+    for (let k = 0; k < 200 && drivers.some((dr) => dr.active().length); k++) {
+      for (const dr of drivers) moves += (await dr.tick()).reduce((a, r) => a + r.moves.length, 0);
     }
-    const phase = (await getGame(client(0), gameId)).phase;
+    const phase = (await getGame(client(0).c, gameId)).phase;
     assert.equal(phase, liar === 'solver' ? 'challenger-won' : 'defender-won', `${job.name}: ${fault.describe}, liar ${liar}`);
     // Where it ended: the op the level-2 game judged (or the level it was decided at).
     await reader.refresh?.();
@@ -167,21 +188,24 @@ export async function playShare(s: Setup, indices: number[], firstAccount: numbe
     const ops = seg && (await reader.child(seg.id, s.judges.stepJudge));
     const last = ops && (await reader.child(ops.id, s.judges.stepJudge));
     const judgedOp = last?.kind === 'op' ? job.details.program.ops[last.op].kind : ops ? 'decided at level 2' : seg ? 'decided at level 1' : 'decided at level 0';
-    return { ...base, result: 'honest won', moves, judgedOp };
+    return { ...base, result: 'honest won', moves, judgedOp, faultySteps: faulty.stepsTrained };
   }
 
   const out: Outcome[] = [];
-  let next = 0;
+  let next = p;
+  let played = 0;
   const failures: { i: number; error: unknown }[] = [];
   await Promise.all(
     Array.from({ length: LANES }, async (_, lane) => {
-      for (;;) {
-        const k = next++;
-        if (k >= indices.length || failures.length) return;
+      while (played < target && !failures.length) {
+        const i = next;
+        next += P;
         try {
-          out.push(await playOne(lane, indices[k]));
+          const o = await playOne(lane, i);
+          out.push(o);
+          if (o.result === 'honest won') played++;
         } catch (error) {
-          failures.push({ i: indices[k], error });
+          failures.push({ i, error });
         }
       }
     }),
@@ -190,14 +214,12 @@ export async function playShare(s: Setup, indices: number[], firstAccount: numbe
     const f = failures[0];
     throw Object.assign(new Error(`dispute ${f.i} (job ${js[f.i % js.length].name}) failed: ${(f.error as Error).message}`), { cause: f.error });
   }
-  return out;
+  return out.sort((a, b) => a.i - b.i);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [file, p, procs, count] = process.argv.slice(2);
+  const [file, p, procs, target] = process.argv.slice(2);
   const setup = JSON.parse(readFileSync(file, 'utf8'), (_k, v) => (typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as Setup;
-  const indices: number[] = [];
-  for (let i = Number(p); i < Number(count); i += Number(procs)) indices.push(i);
-  const out = await playShare(setup, indices, 1 + 2 * LANES * Number(p));
+  const out = await playShare(setup, Number(p), Number(procs), Number(target), 1 + 2 * LANES * Number(p));
   console.log(JSON.stringify(out));
 }

@@ -2,7 +2,7 @@
 // StepJudge.sol) on a chain: deploy them, call a game's judge with their proof data (reverts
 // decoded with their errors), settle finished sub-games upward, and find the sub-game a judged
 // game opened.
-import { BaseError, decodeErrorResult, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
+import { decodeErrorResult, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
 import { ContractRevertError } from './errors.ts';
 import { bisectionGameAbi } from './abi.ts';
 import { send, type ChainClient, type TxResult } from './client.ts';
@@ -28,7 +28,14 @@ export function compileJudges(): Promise<Artifacts> {
   return (compiled ??= compileContracts());
 }
 
+let provided: JudgeAbis | undefined;
+/** Use these ABIs instead of compiling (a process handed them by its parent: loading solc takes ~1 s). */
+export function provideJudgeAbis(a: JudgeAbis): void {
+  provided = a;
+}
+
 export async function judgeAbis(): Promise<JudgeAbis> {
+  if (provided) return provided;
   const a = await compileJudges();
   return {
     checkpointJudge: artifactOf(a, 'CheckpointJudge').abi,
@@ -73,21 +80,28 @@ async function allErrors(): Promise<Abi> {
   return [...bisectionGameAbi, ...a.checkpointJudge, ...a.stepJudge].filter((x) => x.type === 'error') as Abi;
 }
 
+/**
+ * A revert the generic decoder could not name (a judge's error, nested in the game's callJudge, or
+ * a judge's own): decoded with the game's and the judges' errors. Anything else is returned as is.
+ */
+export async function decodeJudgeRevert(e: unknown): Promise<unknown> {
+  if (e instanceof ContractRevertError && e.errorName === 'UnknownRevert') {
+    try {
+      const r = decodeErrorResult({ abi: await allErrors(), data: e.args[0] as Hex });
+      return Object.assign(new ContractRevertError(r.errorName, (r.args ?? []) as readonly unknown[], { cause: e }), e.transactionHash ? { transactionHash: e.transactionHash } : {});
+    } catch {
+      return e;
+    }
+  }
+  return e;
+}
+
 /** Reverts of a judge nested in the game's callJudge come back with the judge's error names. */
 async function decoded<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (e) {
-    if (e instanceof ContractRevertError && e.errorName === 'UnknownRevert') {
-      try {
-        const r = decodeErrorResult({ abi: await allErrors(), data: e.args[0] as Hex });
-        throw new ContractRevertError(r.errorName, (r.args ?? []) as readonly unknown[], { cause: e });
-      } catch (inner) {
-        if (inner instanceof ContractRevertError) throw inner;
-      }
-    }
-    if (e instanceof BaseError) throw e;
-    throw e;
+    throw await decodeJudgeRevert(e);
   }
 }
 

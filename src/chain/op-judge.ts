@@ -11,6 +11,7 @@ import { OpProver, partOf, splitPoints } from '../verify/ops/prover.ts';
 import { chainOf, devAccount } from './client.ts';
 import { CONTRACTS_DIR, artifactOf, compileSolidity, loadContractSources, type Artifacts } from './compile.ts';
 import { ChainError, ContractRevertError } from './errors.ts';
+import type { Sender } from './sender.ts';
 
 export const OP_PHASES = ['none', 'defender-moves', 'challenger-moves', 'judging', 'none', 'defender-won', 'challenger-won'] as const;
 export type OpPhase = (typeof OP_PHASES)[number];
@@ -30,6 +31,10 @@ export interface OpJudgeClient {
   public: PublicClient;
   wallet?: WalletClient;
   account?: Account;
+  /** Send moves through this (the dispute port's sender: explicit gas, local nonce) instead of writeContract with an estimate. */
+  sender?: Sender;
+  /** Gas limits with `sender` (default: move 800k, judge 2M). */
+  gas?: { move: bigint; judge: bigint };
 }
 
 async function clients(rpcUrl: string, account?: Account) {
@@ -113,6 +118,23 @@ export interface Sent {
 }
 
 async function write(c: OpJudgeClient, functionName: string, args: unknown[]): Promise<Sent> {
+  if (c.sender) {
+    const gas = functionName === 'judge' ? c.gas?.judge ?? 2_000_000n : c.gas?.move ?? 800_000n;
+    try {
+      const r = await c.sender({ address: c.d.opJudge, abi: c.d.abi, functionName, args, gas });
+      return { receipt: r.receipt, gasUsed: r.gasUsed };
+    } catch (e) {
+      if (e instanceof ContractRevertError && e.errorName === 'UnknownRevert') {
+        try {
+          const r = decodeErrorResult({ abi: errorAbi(c.d), data: e.args[0] as Hex });
+          throw new ContractRevertError(r.errorName, (r.args ?? []) as readonly unknown[], { cause: e });
+        } catch (inner) {
+          if (inner instanceof ContractRevertError) throw inner;
+        }
+      }
+      throw e;
+    }
+  }
   if (!c.wallet || !c.account) throw new ChainError('this move sends a transaction but the client has no account');
   try {
     const hash = await c.wallet.writeContract({ address: c.d.opJudge, abi: c.d.abi, functionName, args, account: c.account, chain: c.wallet.chain });
@@ -228,8 +250,8 @@ export function judgeCallArgs(p: OpProver, t: number): [Hex, Hex[], { outRoot: H
 }
 
 /** Call the judge on the dispute's last step with the prover's proof data. */
-export async function judgeOpStep(c: OpJudgeClient, id: bigint, p: OpProver): Promise<Sent> {
-  const g = await getOpDispute(c, id);
+export async function judgeOpStep(c: OpJudgeClient, id: bigint, p: OpProver, known?: OpDisputeView): Promise<Sent> {
+  const g = known ?? (await getOpDispute(c, id));
   return write(c, 'judge', [id, ...judgeCallArgs(p, g.lo)]);
 }
 
@@ -258,9 +280,9 @@ const bytesOf = (h: Hex) => Uint8Array.from(Buffer.from(h.slice(2), 'hex'));
  * other party's last reveal `shown` that its own leaves disagree with plus its own leaves inside.
  * Returns the leaves it revealed.
  */
-export async function takeTurn(id: bigint, me: Party, shown: readonly Hex[] | null): Promise<{ sent: Sent; leaves: Hex[] }> {
+export async function takeTurn(id: bigint, me: Party, shown: readonly Hex[] | null, known?: OpDisputeView): Promise<{ sent: Sent; leaves: Hex[] }> {
   const k = me.client.d.arity;
-  const g = await getOpDispute(me.client, id);
+  const g = known ?? (await getOpDispute(me.client, id));
   if (shown === null) {
     const leaves = me.prover.reveal(g.lo, g.hi, k).map(hex);
     return { sent: await revealStates(me.client, id, leaves), leaves };
@@ -292,12 +314,15 @@ export type OpAction = 'moved' | 'judged' | 'timed-out' | 'waiting' | 'over';
  * What a dispute driver calls whenever it looks at an op dispute: this party does what is due —
  * its turn (the first reveal, or choose + reveal), the judge call when one step is left and it
  * holds the agreed pre-state, or the timeout when the other side missed its deadline. `shown` may
- * pass the other party's last leaves (else they are read from the log). Returns what it did.
+ * pass the other party's last leaves (else they are read from the log); `known` the dispute's state
+ * and the chain's time when the caller has just read them. Returns what it did.
  */
-export async function actOnOpDispute(id: bigint, me: Party, role: 'defender' | 'challenger', shown?: readonly Hex[]): Promise<{ action: OpAction; sent?: Sent; deadline: number }> {
-  const g = await getOpDispute(me.client, id);
+export async function actOnOpDispute(
+  id: bigint, me: Party, role: 'defender' | 'challenger', shown?: readonly Hex[], known?: { view?: OpDisputeView; now?: number },
+): Promise<{ action: OpAction; sent?: Sent; deadline: number }> {
+  const g = known?.view ?? (await getOpDispute(me.client, id));
   if (g.phase === 'defender-won' || g.phase === 'challenger-won') return { action: 'over', deadline: 0 };
-  const now = Number((await me.client.public.getBlock()).timestamp);
+  const now = known?.now ?? Number((await me.client.public.getBlock()).timestamp);
   const myTurn = (g.phase === 'defender-moves' && role === 'defender') || (g.phase === 'challenger-moves' && role === 'challenger');
   if (now > g.deadline) {
     // The other side's turn is late (or nobody judged: the post's claimant loses).
@@ -307,12 +332,12 @@ export async function actOnOpDispute(id: bigint, me: Party, role: 'defender' | '
   }
   if (myTurn) {
     const zero = g.revealed === `0x${'00'.repeat(32)}`;
-    const { sent } = await takeTurn(id, me, zero ? null : shown ? [...shown] : await lastRevealed(me.client, id));
+    const { sent } = await takeTurn(id, me, zero ? null : shown ? [...shown] : await lastRevealed(me.client, id), g);
     return { action: 'moved', sent, deadline: g.deadline };
   }
   if (g.phase === 'judging') {
     const holdsPre = g.pre === `0x${'00'.repeat(32)}` ? g.lo === 0 : hex(me.prover.leaf(g.lo)) === g.pre;
-    if (holdsPre) return { action: 'judged', sent: await judgeOpStep(me.client, id, me.prover), deadline: g.deadline };
+    if (holdsPre) return { action: 'judged', sent: await judgeOpStep(me.client, id, me.prover, g), deadline: g.deadline };
   }
   return { action: 'waiting', deadline: g.deadline };
 }

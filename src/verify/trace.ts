@@ -75,7 +75,12 @@ export interface StepTrace {
   /** The state subtree's root after the last op (the post-state's slots). */
   finalStateRoot: Uint8Array;
   captured: Map<number, CapturedOp>;
+  /** The memory before op i·SNAPSHOT_EVERY, for each i (memoryBefore starts from the nearest). */
+  snapshots?: Memory[];
 }
+
+type Memory = { state: MerkleTree; ops: MerkleTree };
+const SNAPSHOT_EVERY = 32;
 
 export function programLeaf(index: number, inSlots: readonly number[], outSlot: number, descriptor: Uint8Array): Uint8Array {
   const enc = encodeAbiParameters(
@@ -275,8 +280,8 @@ export function traceStep(job: Job, step: number, opts: TraceOptions = {}): Step
   if (!withCommits) return { step, program, stateCommits: [], inputCommits: [], outCommits, mem0: new Uint8Array(32), memRoots: [], finalStateRoot: new Uint8Array(32), captured };
   const stateC = pre.map((c) => c.commit);
   const inputC = inputs.map((x) => commitOf(x.value, x.name.startsWith('data.')));
-  const { mem0, memRoots, finalStateRoot } = memoryRoots(program, stateC, inputC, outCommits);
-  return { step, program, stateCommits: stateC, inputCommits: inputC, outCommits, mem0, memRoots, finalStateRoot, captured };
+  const { mem0, memRoots, finalStateRoot, snapshots } = memoryRoots(program, stateC, inputC, outCommits);
+  return { step, program, stateCommits: stateC, inputCommits: inputC, outCommits, mem0, memRoots, finalStateRoot, captured, snapshots };
 }
 
 function sameBits(a: Float32Array | Int32Array, b: Float32Array | Int32Array): boolean {
@@ -302,16 +307,19 @@ function memoryRoots(program: Program, stateC: readonly Uint8Array[], inputC: re
   const m = initialMemory(program, stateC, inputC);
   const mem0 = memRoot(m.state.root, m.ops.root);
   const memRoots: Uint8Array[] = [];
+  const snapshots: Memory[] = [];
   program.ops.forEach((op, j) => {
+    if (j % SNAPSHOT_EVERY === 0) snapshots.push({ state: m.state.clone(), ops: m.ops.clone() });
     writeSlot(program, m, op.outSlot, outCommits[j]);
     memRoots.push(memRoot(m.state.root, m.ops.root));
   });
-  return { mem0, memRoots, finalStateRoot: m.state.root };
+  return { mem0, memRoots, finalStateRoot: m.state.root, snapshots };
 }
 
 /** The memory just before op j (its two subtrees), to build the level-2 judge's proofs. */
-export function memoryBefore(t: StepTrace, j: number): { state: MerkleTree; ops: MerkleTree } {
-  const m = initialMemory(t.program, t.stateCommits, t.inputCommits);
-  for (let i = 0; i < j; i++) writeSlot(t.program, m, t.program.ops[i].outSlot, t.outCommits[i]);
+export function memoryBefore(t: StepTrace, j: number): Memory {
+  const k = t.snapshots ? Math.min(Math.floor(j / SNAPSHOT_EVERY), t.snapshots.length - 1) : -1;
+  const m = k >= 0 ? { state: t.snapshots![k].state.clone(), ops: t.snapshots![k].ops.clone() } : initialMemory(t.program, t.stateCommits, t.inputCommits);
+  for (let i = k >= 0 ? k * SNAPSHOT_EVERY : 0; i < j; i++) writeSlot(t.program, m, t.program.ops[i].outSlot, t.outCommits[i]);
   return m;
 }

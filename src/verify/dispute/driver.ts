@@ -52,6 +52,9 @@ export interface DisputePort {
    * games ("game:<id>") and op disputes ("op:<id>") that any event since then was about.
    */
   refresh?(): Promise<ReadonlySet<string>>;
+  /** Read the states of the games below root game `root` at once (a hint: game() and op.state() may then answer without a round trip). */
+  prefetch?(root: bigint): Promise<void>;
+  /** The chain's time (the latest block's timestamp; as of the last refresh when the port has one). */
   now(): Promise<number>;
   game(id: bigint): Promise<GameState>;
   /** The sub-game or op dispute that judging game `id` opened (null before the judge call). */
@@ -219,6 +222,7 @@ export class DisputeDriver {
   private async tickOne(r: DisputeRecord): Promise<TickResult> {
     const moves: MoveInfo[] = [];
     const port = this.o.port;
+    await port.prefetch?.(BigInt(r.game));
     const root = await port.game(BigInt(r.game));
     this.see(r, `game:${root.id}`);
     if (root.phase === 'defender-won' || root.phase === 'challenger-won') {

@@ -5,6 +5,7 @@
 import type { Address, Hex } from 'viem';
 import type { OpProver } from '../ops/index.ts';
 import { checkpointLeaf, checkpointProof, level2Leaves, opProof, outputRootOf, stepProof } from './proofs.ts';
+import type { StepTrace } from '../trace.ts';
 import type { Run } from './run.ts';
 
 export interface Party {
@@ -23,7 +24,17 @@ export interface Party {
   level2Proof(step: number, op: number): Hex | null;
   /** Levels 3–4: the op's prover. */
   opProver(step: number, op: number): OpProver | null;
+  /**
+   * Both sides agree on the state after `step` steps (the start of a level-1 game): a party may
+   * take it as its start instead of computing up to it (Run.startFrom). Optional.
+   */
+  agreed?(step: number, stateHash: Hex): Promise<boolean>;
 }
+
+// Per trace (a run keeps its recent traces, so parties of many disputes share them): the level-2
+// leaves and the level-2 judge calls already built.
+const leavesOf = new WeakMap<StepTrace, Hex[]>();
+const proofsOf = new WeakMap<StepTrace, Map<number, Hex>>();
 
 /** The checkpoint boundaries of a job: checkpoint c is the state after min((c+1)·interval, steps) steps. */
 export function boundary(run: Run, c: number): number {
@@ -67,19 +78,32 @@ export class RunParty implements Party {
   level2Leaf(step: number, op: number): Hex {
     let l = this.l2.get(step);
     if (!l) {
+      const t = this.run.trace(step);
+      l = leavesOf.get(t) ?? level2Leaves(t);
+      leavesOf.set(t, l);
       if (this.l2.size > 4) this.l2.delete(this.l2.keys().next().value!);
-      this.l2.set(step, (l = level2Leaves(this.run.trace(step))));
+      this.l2.set(step, l);
     }
     return l[op];
   }
 
   level2Proof(step: number, op: number): Hex | null {
     const t = this.run.trace(step, [op]);
-    const out = t.captured.get(op)!.output;
-    return opProof(t, op, outputRootOf(out.shape, out.data));
+    let m = proofsOf.get(t);
+    if (!m) proofsOf.set(t, (m = new Map()));
+    let p = m.get(op);
+    if (!p) {
+      const out = t.captured.get(op)!.output;
+      m.set(op, (p = opProof(t, op, outputRootOf(out.shape, out.data))));
+    }
+    return p;
   }
 
   opProver(step: number, op: number): OpProver | null {
     return this.run.prover(step, op);
+  }
+
+  agreed(step: number, stateHash: Hex): Promise<boolean> {
+    return this.run.startFrom(step, stateHash);
   }
 }
