@@ -5,7 +5,7 @@
 // Memory: the backend's one shared WebAssembly.Memory (heap.ts). [0, CTL_BYTES) is the control
 // block: thread signalling and the job descriptor (Int32 words). Operands that live in the heap
 // are read (A, B) and written (C, dense batch x M x N) in place; others are copied into arena
-// memory for the call, as is each thread's scratch (packed A rows, an edge tile, one group of
+// memory for the call, as is each chunk's scratch (an edge tile, one packed A block, one group of
 // packed B panels). Every output element is computed by exactly one thread with the canonical
 // k-loop, so the bits do not depend on the thread count or the split (see matmul.wat.ts).
 import type { MatmulParams } from '../backend.ts';
@@ -16,14 +16,12 @@ import { decodeBase64, WebAssemblyApi, type WasmMemory, type WasmModule } from '
 
 export type GemmFn = (
   a: number, b: number, c: number, M: number, K: number, N: number, flags: number,
-  i0: number, i1: number, j0: number, j1: number, group: number, scratch: number, packedA: number, bias: number,
+  i0: number, i1: number, j0: number, j1: number, group: number, kc: number, scratch: number, bias: number,
 ) => void;
-type PackAFn = (a: number, M: number, K: number, transA: number, i0: number, i1: number, dst: number) => void;
 
 /** The matmul kernel's entry points on one instance. */
 export interface MatmulKernel {
   gemm: GemmFn;
-  packA: PackAFn;
 }
 
 // Control block words (Int32 indices).
@@ -42,9 +40,9 @@ export const MSG_BYTES = 1024;
 export const MAX_THREADS = 64;
 export { CTL_BYTES };
 
-// threads: the job's chunk count; phase1 > 0: its first phase1 chunks pack A into `packed` (see runShare).
-// bias: address of N biases zero-padded to whole 8-column panels (0: none), added to every row.
-const JOB_FIELDS = ['batch', 'M', 'K', 'N', 'flags', 'a', 'b', 'c', 'aStride', 'bStride', 'group', 'threads', 'byRows', 'scratch', 'scratchBytes', 'phase1', 'packed', 'bias'] as const;
+// threads: the job's chunk count; kc: the k block; bias: address of N biases zero-padded to whole
+// 8-column panels (0: none), added to every row.
+const JOB_FIELDS = ['batch', 'M', 'K', 'N', 'flags', 'a', 'b', 'c', 'aStride', 'bStride', 'group', 'threads', 'byRows', 'scratch', 'scratchBytes', 'kc', 'bias'] as const;
 /** One matmul call as the threads see it. Pointers and strides are in bytes. */
 export type Job = Record<(typeof JOB_FIELDS)[number], number>;
 
@@ -74,39 +72,20 @@ export function compileKernel(): WasmModule {
 
 export function instantiateKernel(module: WasmModule, memory: WasmMemory): MatmulKernel {
   const inst = new WebAssemblyApi.Instance(module, { env: { memory } });
-  return { gemm: inst.exports.gemm as GemmFn, packA: inst.exports.pack_a as PackAFn };
+  return { gemm: inst.exports.gemm as GemmFn };
 }
 
 const pause: (n?: number) => void = (Atomics as unknown as { pause?: (n?: number) => void }).pause ?? (() => {});
-
-/** Waits until `n` chunks of the current job are done (the end of a job's first phase). */
-export function waitCompleted(ctl: Int32Array, n: number): void {
-  for (let s = 0; s < 200000 && Atomics.load(ctl, CTL.COMPLETED) < n; s++) pause();
-  for (let d = Atomics.load(ctl, CTL.COMPLETED); d < n; d = Atomics.load(ctl, CTL.COMPLETED)) Atomics.wait(ctl, CTL.COMPLETED, d, 1);
-}
 
 /**
  * Chunk t of a job cut into job.threads chunks. Work is cut into units of output columns (8-wide
  * panels) or, when the columns are too few to share, of output rows (4-row blocks); units of all
  * batches are laid end to end and chunk t takes the t-th contiguous slice. Only outputs are split,
- * never k. With job.phase1 > 0 (one matrix, split by columns) the first phase1 chunks pack A's
- * row blocks into job.packed once, and the others wait for them (`waitPacked`) and all read it.
+ * never k, and every chunk packs what it reads itself: no chunk waits for another.
  */
-export function runShare(kern: MatmulKernel, job: Job, t: number, waitPacked?: () => void): void {
-  const { batch, M, K, N, flags, group } = job;
-  let T = job.threads, packed = 0;
-  if (job.phase1 > 0) {
-    const blocks = Math.ceil(M / 4);
-    if (t < job.phase1) {
-      const b0 = Math.floor((t * blocks) / job.phase1), b1 = Math.floor(((t + 1) * blocks) / job.phase1);
-      if (b1 > b0) kern.packA(job.a, M, K, flags & 1, 4 * b0, Math.min(4 * b1, M), job.packed + b0 * 16 * K);
-      return;
-    }
-    waitPacked!();
-    t -= job.phase1;
-    T -= job.phase1;
-    packed = job.packed;
-  }
+export function runShare(kern: MatmulKernel, job: Job, t: number): void {
+  const { batch, M, K, N, flags, group, kc } = job;
+  const T = job.threads;
   const step = job.byRows ? 4 : 8;
   const perBatch = Math.ceil((job.byRows ? M : N) / step);
   const total = batch * perBatch;
@@ -117,8 +96,8 @@ export function runShare(kern: MatmulKernel, job: Job, t: number, waitPacked?: (
     const lo = u - bi * perBatch;
     const hi = Math.min(perBatch, lo + (u1 - u));
     const a = job.a + bi * job.aStride, b = job.b + bi * job.bStride, c = job.c + bi * M * N * 4;
-    if (job.byRows) kern.gemm(a, b, c, M, K, N, flags, lo * 4, Math.min(hi * 4, M), 0, N, group, scratch, 0, job.bias);
-    else kern.gemm(a, b, c, M, K, N, flags, 0, M, lo * 8, Math.min(hi * 8, N), group, scratch, packed, job.bias);
+    if (job.byRows) kern.gemm(a, b, c, M, K, N, flags, lo * 4, Math.min(hi * 4, M), 0, N, group, kc, scratch, job.bias);
+    else kern.gemm(a, b, c, M, K, N, flags, 0, M, lo * 8, Math.min(hi * 8, N), group, kc, scratch, job.bias);
     u += hi - lo;
   }
 }
@@ -136,11 +115,13 @@ export const MAX_CHUNKS = 4095;
 export interface KernelTuning {
   /** Bytes of packed B worked on at a time (keep it in L2). */
   groupBytes: number;
+  /** Longest k block (a longer k is done in blocks, each continuing the sums in C). */
+  kBlock: number;
   /** Below this many flops (2·batch·M·N·K) a call runs on the calling thread alone. */
   parallelMinFlops: number;
 }
 
-export const DEFAULT_TUNING: KernelTuning = { groupBytes: 128 * 1024, parallelMinFlops: 2e6 };
+export const DEFAULT_TUNING: KernelTuning = { groupBytes: 128 * 1024, kBlock: 256, parallelMinFlops: 2e6 };
 
 /** Chunks per thread of a parallel call (more: a late thread's share is taken by the others). */
 const CHUNKS_PER_THREAD = 4;
@@ -224,16 +205,17 @@ export function createMatmulRunner(opts: {
     if (batch === 0 || M === 0 || N === 0) return;
     const flops = 2 * batch * M * N * K;
     const panels = Math.ceil(N / 8), blocks = Math.ceil(M / 4);
-    // Columns split without repacking A per thread's rows; rows only when columns are too few.
+    // Columns split without repacking anything; rows only when columns are too few (then every
+    // chunk packs all of B).
     const byRows = batch * panels < 4 * threads && blocks > panels ? 1 : 0;
     const units = batch * (byRows ? blocks : panels);
     const T = flops < tuning.parallelMinFlops || !dispatch ? 1 : Math.min(threads, units);
-    const group = K === 0 ? panels : Math.max(1, Math.min(panels, Math.floor(tuning.groupBytes / (32 * K))));
-    const scratchBytes = align64(16 * K * blocks) + 128 + align64(32 * K * group) + 64;
-    // One matrix split by columns: pack A once, shared (phase 1), then column chunks. Batches:
-    // chunks across them. By rows: one chunk per thread (each packs all of B).
-    const phase1 = T > 1 && batch === 1 && !byRows && K > 0 ? Math.min(blocks, T) : 0;
-    const chunks2 = T === 1 ? 1 : byRows && batch === 1 ? T : Math.min(units, CHUNKS_PER_THREAD * T);
+    // k blocks of equal length (a multiple of 4 where possible), at most kBlock long.
+    const nk = Math.max(1, Math.ceil(K / Math.max(1, tuning.kBlock)));
+    const kc = Math.max(1, nk === 1 ? K : Math.ceil(K / nk / 4) * 4);
+    const group = Math.max(1, Math.min(panels, Math.floor(tuning.groupBytes / (32 * kc))));
+    const scratchBytes = 128 + align64(16 * kc) + align64(32 * kc * group) + 64;
+    const chunks = T === 1 ? 1 : Math.min(units, CHUNKS_PER_THREAD * T);
 
     const mark = heap.mark();
     try {
@@ -242,8 +224,7 @@ export function createMatmulRunner(opts: {
       // C in place unless it shares memory with an operand (another thread may still be reading it).
       const cIn = heap.owns(c) && !(heap.owns(a) && overlaps(c, a)) && !(heap.owns(b) && overlaps(c, b));
       const cAt = cIn ? c.byteOffset : heap.tempBytes(4 * batch * M * N);
-      const sAt = heap.tempBytes(chunks2 * scratchBytes);
-      const packed = phase1 ? heap.tempBytes(16 * K * blocks) : 0;
+      const sAt = heap.tempBytes(chunks * scratchBytes);
       let bias = 0;
       if (p.bias) {
         bias = heap.tempBytes(32 * panels);
@@ -252,16 +233,15 @@ export function createMatmulRunner(opts: {
         f.set(p.bias.subarray(0, N), bias / 4);
       }
       const job: Job = {
-        batch, M, K, N, flags: (p.transA ? 1 : 0) | (p.transB ? 2 : 0),
+        batch, M, K, N, flags: (p.transA ? 1 : 0) | (p.transB ? 2 : 0) | (p.transA && M % 512 === 0 && (chunks === 1 || byRows) ? 4 : 0),
         a: A.at, b: B.at, c: cAt, aStride: A.stride, bStride: B.stride,
-        group, threads: phase1 + chunks2, byRows, scratch: sAt, scratchBytes, phase1, packed, bias,
+        group, threads: chunks, byRows, scratch: sAt, scratchBytes, kc, bias,
       };
       if (T === 1) runShare(kernel, job, 0);
       else {
         ctl[CTL.KIND] = 0;
         writeJob(ctl, job);
-        const wait = (): void => waitCompleted(ctl, phase1);
-        dispatch!(T, phase1 + chunks2, (c) => runShare(kernel, job, c, wait));
+        dispatch!(T, chunks, (ch) => runShare(kernel, job, ch));
       }
       if (!cIn) c.set(heap.f32().subarray(cAt / 4, cAt / 4 + batch * M * N));
     } finally {

@@ -127,15 +127,22 @@ test('training shapes: MLP layers and their backward forms, batched attention', 
   shapes.forEach((sh, i) => check(makeCase(sh), subStream(s, i), false));
 });
 
-test('results do not depend on tuning (group size, split threshold)', () => {
+test('results do not depend on tuning (group size, k block, split threshold)', () => {
   const tuned = [
     createWasmBackendSync({ threads: 1, tuning: { groupBytes: 1 } }),
     createWasmBackendSync({ threads: 3, tuning: { groupBytes: 4096, parallelMinFlops: 0 } }),
+    // k in blocks: each block continues the sums the previous ones left in C (edge tiles too)
+    createWasmBackendSync({ threads: 1, tuning: { kBlock: 4 } }),
+    createWasmBackendSync({ threads: 2, tuning: { kBlock: 7, groupBytes: 2048, parallelMinFlops: 0 } }),
   ];
   try {
     const s = rngStream(5, 'wasm-test/tuning');
     check(makeCase({ batch: 2, M: 37, K: 129, N: 71, transA: true, transB: false }), s, false, tuned);
     check(makeCase({ batch: 1, M: 9, K: 300, N: 200, transA: false, transB: true }), s, true, tuned);
+    for (let f = 0; f < 4; f++) {
+      check(makeCase({ batch: 1, M: 13, K: 37, N: 19, transA: (f & 1) === 1, transB: (f & 2) === 2 }), subStream(s, 10 + f), true, tuned);
+      check({ ...makeCase({ batch: 3, M: 6, K: 23, N: 10, transA: (f & 1) === 1, transB: (f & 2) === 2 }), bias: values(subStream(s, 20 + f), 0, 10) }, subStream(s, 30 + f), f === 1, tuned);
+    }
   } finally {
     for (const be of tuned) void be.close();
   }

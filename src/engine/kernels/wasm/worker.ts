@@ -2,7 +2,7 @@
 // the job in the control block (a matmul or an elementwise kernel) until none are left. See pool.ts
 // for the protocol.
 import { workerData } from 'node:worker_threads';
-import { CTL, MSG_BYTES, genIndex, instantiateKernel, readJob, runShare, waitCompleted } from './kernel.ts';
+import { CTL, MSG_BYTES, genIndex, instantiateKernel, readJob, runShare } from './kernel.ts';
 import { takeChunks, type PoolModules } from './pool.ts';
 import { instantiateVec, runVecShare, VARGS_BYTE } from './vec.ts';
 import type { WasmMemory } from './wasm-api.ts';
@@ -42,10 +42,7 @@ for (;;) {
   if (Atomics.load(ctl, CTL.QUIT)) break;
   // The descriptor is read per chunk, after the chunk is ours (pool.ts).
   takeChunks(ctl, (c) => {
-    if (ctl[CTL.KIND] === 0) {
-      const job = readJob(ctl);
-      runShare(matmul, job, c, () => waitCompleted(ctl, job.phase1));
-    }
+    if (ctl[CTL.KIND] === 0) runShare(matmul, readJob(ctl), c);
     else runVecShare(vec, ctl, args, c);
   }, reportError);
 }
