@@ -63,6 +63,11 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
   const args = ['--port', String(opts.port ?? 0), '--host', host];
   if (opts.loadState) args.push('--load-state', opts.loadState);
   if (opts.chainId !== undefined) args.push('--chain-id', String(opts.chainId));
+  // Keep the last 64 block states in memory and none on disk: by default anvil writes every older
+  // state to ~/.foundry/anvil/tmp (a JSON file of the whole state per block, ~5 MB with our
+  // contracts), never cleaned when anvil is killed; a few hundred random disputes filled 100 GB.
+  // Reads at a recent block (a reverted move replayed at its block) stay possible.
+  if (!(opts.args ?? []).some((a) => a.startsWith('--prune-history') || a.startsWith('--max-persisted-states'))) args.push('--prune-history', '64');
   args.push(...(opts.args ?? []));
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? -1)));

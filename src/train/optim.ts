@@ -98,6 +98,23 @@ function adamw(cfg: Extract<OptimizerConfig, { type: 'adamw' }>, state: Optimize
   };
 }
 
+// β1^t and β2^t as t binary32 multiplications from 1 (p_k = f32(p_{k-1}·β)), never Math.pow.
+// The last answer is kept: the next step's powers are one multiplication on from it (the same
+// sequence of products, so the same bits), which keeps a pass over all steps (a run, a manifest)
+// linear instead of quadratic in t.
+let lastPowers = { b1: NaN, b2: NaN, t: 0, b1t: 1, b2t: 1 };
+function betaPowers(b1: number, b2: number, t: number): { b1t: number; b2t: number } {
+  const c = lastPowers;
+  let k = 0, b1t = 1, b2t = 1;
+  if (Object.is(c.b1, b1) && Object.is(c.b2, b2) && c.t <= t) ({ t: k, b1t, b2t } = c);
+  for (; k < t; k++) {
+    b1t = f(b1t * b1);
+    b2t = f(b2t * b2);
+  }
+  lastPowers = { b1, b2, t, b1t, b2t };
+  return { b1t, b2t };
+}
+
 /**
  * AdamW's binary32 constants of optimizer step t (counted from 1) at learning rate lr: see adamw
  * above. The step-dependent ones (stepSize, sbc2, decay) are the schedule's step constants.
@@ -105,11 +122,7 @@ function adamw(cfg: Extract<OptimizerConfig, { type: 'adamw' }>, state: Optimize
 export function adamwConstants(cfg: Extract<OptimizerConfig, { type: 'adamw' }>, t: number, lrIn: number): AdamwConstants {
   const b1 = f(cfg.beta1), b2 = f(cfg.beta2), eps = f(cfg.eps), wd = f(cfg.weightDecay);
   const lr = f(lrIn);
-  let b1t = 1, b2t = 1;
-  for (let k = 0; k < t; k++) {
-    b1t = f(b1t * b1);
-    b2t = f(b2t * b2);
-  }
+  const { b1t, b2t } = betaPowers(b1, b2, t);
   const stepSize = f(lr / f(1 - b1t));
   const sbc2 = f(Math.sqrt(f(1 - b2t)));
   return { b1, c1: f(1 - b1), b2, c2: f(1 - b2), sbc2, eps, stepSize, decay: f(lr * wd), weightDecay: wd };

@@ -9,7 +9,7 @@
 import { InputError } from '../errors.ts';
 import { rngStream, subStream } from '../engine/rng.ts';
 import { tensorCommit } from '../train/commit.ts';
-import { classificationBatch, dataCursor, textBatch } from '../train/data/batch.ts';
+import { classificationIndices, dataCursor, textBatch } from '../train/data/batch.ts';
 import { adamwConstants, learningRate } from '../train/optim.ts';
 import type { Job } from '../train/train.ts';
 
@@ -37,7 +37,7 @@ export function dataInputs(job: Job): { name: string; value: SlotValue }[] {
 export function batchInput(job: Job, step: number): { name: string; value: SlotValue } {
   const { spec, train } = job;
   if (train.kind === 'classification') {
-    const b = classificationBatch(train, { seed: spec.seed, batchSize: spec.batchSize, step });
+    const b = classificationIndices(train, { seed: spec.seed, batchSize: spec.batchSize, step });
     return { name: 'step.indices', value: { shape: [b.indices.length], data: new Int32Array(b.indices) } };
   }
   if (spec.model.type !== 'gpt') throw new InputError('text datasets need a gpt model');

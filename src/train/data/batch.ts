@@ -73,10 +73,11 @@ export function epochPermutation(seed: number, hash: string, n: number, epoch: n
   return p;
 }
 
-export function classificationBatch(
-  train: ClassificationDataset,
+/** Which training examples batch `step` takes, and the epoch of its first (no example data is read). */
+export function classificationIndices(
+  train: Pick<ClassificationDataset, 'n' | 'hash' | 'name'>,
   opts: { seed: number; batchSize: number; step: number },
-): ClassificationBatch {
+): { indices: Uint32Array; epoch: number } {
   const { seed, batchSize: B, step } = opts;
   checkInt('batchSize', B, 1);
   checkInt('step', step, 0);
@@ -85,9 +86,6 @@ export function classificationBatch(
   if (n === 0) throw new InputError(`dataset ${train.name} has no training examples`, { hint: 'lower testFraction or use more data' });
   const first = step * B;
   if (!Number.isSafeInteger(first + B)) throw new InputError(`step ${step} × batch ${B} is past 2^53 examples`);
-  const f = featureCount(train.inputShape);
-  const x = new Float32Array(B * f);
-  const y = new Int32Array(B);
   const indices = new Uint32Array(B);
   const epoch0 = Math.floor(first / n);
   let e = epoch0;
@@ -99,12 +97,26 @@ export function classificationBatch(
       pos = 0;
       perm = epochPermutation(seed, train.hash, n, e);
     }
-    const i = perm[pos];
-    indices[b] = i;
+    indices[b] = perm[pos];
+  }
+  return { indices, epoch: epoch0 };
+}
+
+export function classificationBatch(
+  train: ClassificationDataset,
+  opts: { seed: number; batchSize: number; step: number },
+): ClassificationBatch {
+  const { indices, epoch } = classificationIndices(train, opts);
+  const B = indices.length;
+  const f = featureCount(train.inputShape);
+  const x = new Float32Array(B * f);
+  const y = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const i = indices[b];
     y[b] = train.y[i];
     x.set(train.x.subarray(i * f, i * f + f), b * f);
   }
-  return { x, y, indices, epoch: epoch0 };
+  return { x, y, indices, epoch };
 }
 
 export function textBatch(
