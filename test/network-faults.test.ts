@@ -5,9 +5,11 @@
 //     from its last checkpoint; the offline verifiers that were drawn miss their commit deadline,
 //     are replaced (penalised) and another verifier is drawn; the job finalizes
 //   the solver stays dead past its deadline → the other solver reopens the job, the late one is slashed
-//   a verifier cut off from the p2p network, and the chain restarting on another port mid-job → the
-//     nodes follow the deployment file; the partition heals, the cut-off node catches up (checkpoint
-//     list by job-info, the model blob); every node ends with the same job state
+//   a verifier cut off from the p2p network, and the chain away mid-job until the solver finished
+//     training, then back on another port (its clock where it was) → the nodes follow the deployment
+//     file, the commits and the submission that met no chain go in; the partition heals, the
+//     cut-off node catches up (checkpoint list by job-info, the model blob); every node ends with
+//     the same job state
 //   a solver that fakes its work → the verifiers' replay disagrees; they commit, reveal and challenge;
 //     the challenger's dispute driver plays the dispute against the real judges and wins: slashed
 //   a verifier that agrees without replaying → its revealed probes are wrong; the solver disputes one
@@ -199,15 +201,24 @@ test('a verifier cut off from the p2p network while the chain restarts on anothe
   writeFileSync(flag, '');
   await net.waitLog('verifier-2', /partitioned from the network/);
   const jobId = await post(300, 50, { name: 'partition', verifiers: 0, window: 8 });
-  await net.waitJob(jobId, (j) => j.committed >= 1);
-  // The chain goes away and comes back elsewhere: nodes re-read deployment.json and carry on.
+  const claimed = await net.waitJob(jobId, (j) => j.committed >= 1);
+  const solver = ['solver-1', 'solver-2'].find((n) => addressOf(n).toLowerCase() === claimed.solver.toLowerCase())!;
+  // The chain goes away and comes back elsewhere: nodes re-read deployment.json and carry on. It
+  // stays away until the solver has trained to the end, so its later checkpoint commits and its
+  // submission meet no chain and must go in on the one that comes back (which mines nothing by
+  // itself: the nodes must see it answer without a new block).
   const oldUrl = net.devnet.deployment.rpcUrl;
+  const lastBlock = await net.chain.public.getBlock();
   await net.devnet.stop();
-  await new Promise((r) => setTimeout(r, 2000));
+  await net.waitLog(solver, new RegExp(`job ${jobId}: trained to step 300`), 90_000);
   net.devnet = await startDevnet({ dataDir: net.dir, port: 0 });
   assert.notEqual(net.devnet.deployment.rpcUrl, oldUrl);
   net.chain = connect({ deployment: net.devnet.deployment, pollingInterval: 100 });
+  assert.ok((await net.chain.public.getBlock({ blockNumber: lastBlock.number })).hash === lastBlock.hash, 'the restarted chain holds the blocks mined before the stop');
   await net.waitJob(jobId, (j) => j.state === 'submitted', 60_000);
+  // The chain's clock went on from where it was (earlier tests moved it forward): no block is older than the one before it.
+  const blocks = await Promise.all([...Array(Number((await net.chain.public.getBlockNumber()) - lastBlock.number) + 1).keys()].map((i) => net.chain.public.getBlock({ blockNumber: lastBlock.number + BigInt(i) })));
+  for (let i = 1; i < blocks.length; i++) assert.ok(blocks[i].timestamp >= blocks[i - 1].timestamp, `block ${blocks[i].number} is older than block ${blocks[i - 1].number}`);
   await new Promise((r) => setTimeout(r, 1000));
   // Cut off, verifier-2 holds neither the checkpoint list nor the model.
   assert.equal(net.rows('verifier-2', `SELECT list FROM results WHERE job_id = ${jobId}`).length, 0);
@@ -232,6 +243,8 @@ test('a verifier cut off from the p2p network while the chain restarts on anothe
 test('a solver that fakes its work is caught: the verifiers replay, disagree, commit and reveal so, and challenge the result', async () => {
   await net.cluster.node('solver-2').stop();
   await net.cluster.restart('solver-1', ['--fault', 'fake-work']);
+  // Counted from here: the network is shared with the tests before this one.
+  const lostBefore = (await reputationOf(net.chain, nodeIdOf('solver-1'))).disputesLost;
   const jobId = await post(100, 25, { name: 'cheat' });
   await net.waitJob(jobId, 'disputed', 60_000);
   const events = await net.events(jobId);
@@ -247,7 +260,7 @@ test('a solver that fakes its work is caught: the verifiers replay, disagree, co
   await waitFor(async () => (await net.events(jobId)).some((e) => e.eventName === 'DisputeSettled'), 'the dispute settled', 240_000);
   const settled = (await net.events(jobId)).find((e) => e.eventName === 'DisputeSettled')!;
   assert.equal(settled.args.solverWon, false);
-  assert.equal((await reputationOf(net.chain, nodeIdOf('solver-1'))).disputesLost, 1);
+  assert.equal((await reputationOf(net.chain, nodeIdOf('solver-1'))).disputesLost, lostBefore + 1, 'the cheat lost this dispute');
   assert.match(net.log(who), /dispute: playing dispute \d+ of job \d+ as the challenger/);
   await net.waitLog(who, /dispute \d+ \(job \d+\): won/, 15_000);
 });

@@ -4,7 +4,7 @@
 // complete file, never a torn one (anvil's own --state writes the file in place).
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { rpcCall, startAnvil, DevnetError, type Anvil } from './anvil.ts';
 import { devAccount } from './client.ts';
@@ -90,12 +90,39 @@ function atomicWrite(path: string, data: string | Uint8Array): void {
   renameSync(tmp, path);
 }
 
-/** Dump anvil's whole chain (state, blocks, receipts) and write it atomically; returns the block dumped. */
+/** The chain's clock beside the state file: anvil's state holds the blocks, not its time offset. */
+const clockFileOf = (stateFile: string) => join(dirname(stateFile), 'clock.json');
+
+/**
+ * Dump anvil's whole chain (state, blocks, receipts) and write it atomically; returns the block
+ * dumped. The clock's offset from the wall clock (evm_increaseTime) goes beside it, as the latest
+ * block shows it, so that a restart neither turns the chain's time back nor loses the offset.
+ */
 async function persist(url: string, stateFile: string): Promise<number> {
-  const block = Number(await rpcCall<string>(url, 'eth_blockNumber', []));
+  const latest = await rpcCall<{ number: string; timestamp: string }>(url, 'eth_getBlockByNumber', ['latest', false]);
+  const offset = Number(latest.timestamp) - Math.floor(Date.now() / 1000);
   const gz = await rpcCall<string>(url, 'anvil_dumpState', []);
   atomicWrite(stateFile, gunzipSync(Buffer.from(gz.slice(2), 'hex')));
-  return block;
+  atomicWrite(clockFileOf(stateFile), JSON.stringify({ offset }) + '\n');
+  return Number(latest.number);
+}
+
+/**
+ * anvil started from a state file starts its clock at the wall clock: a chain that had been moved
+ * forward would mine blocks older than its last one. Its clock goes on from where it was (the
+ * offset recorded at the last persist), never behind its latest block.
+ */
+async function restoreClock(url: string, stateFile: string): Promise<void> {
+  let offset = 0;
+  try {
+    offset = Number((JSON.parse(readFileSync(clockFileOf(stateFile), 'utf8')) as { offset?: number }).offset) || 0;
+  } catch {
+    // No clock file (a state file from before it): the latest block alone keeps the time from going back.
+  }
+  const latest = await rpcCall<{ timestamp: string }>(url, 'eth_getBlockByNumber', ['latest', false]);
+  const now = Math.floor(Date.now() / 1000);
+  const time = Math.max(now + offset, Number(latest.timestamp) + 1);
+  if (time > now) await rpcCall(url, 'anvil_setTime', [time]);
 }
 
 /**
@@ -160,6 +187,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
   let deployment: Deployment;
   let deployedNow = false;
   try {
+    if (hadState) await restoreClock(anvil.url, stateFile);
     if (existsSync(deploymentFile)) {
       const previous = readDeployment(deploymentFile);
       if (!(await deploymentIsLive(previous, anvil.url))) {
@@ -220,6 +248,11 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
       stopping = true;
       clearInterval(timer);
       try {
+        // No block after the last dump: a transaction mined between the dump and the exit would
+        // be lost with its receipt already handed out (its sender sure it landed). With mining
+        // off, what arrives now stays pending and goes with the process, as a stopped node's
+        // mempool does; its sender never sees a receipt and sends it again to the restarted chain.
+        await rpcCall(anvil.url, 'evm_setAutomine', [false]).catch(() => {});
         await flush();
       } finally {
         await anvil.stop();

@@ -18,6 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { bytesToHex, type Address, type Hex } from 'viem';
 import { InputError } from '../errors.ts';
 import { connect, type ChainClient } from '../chain/client.ts';
+import { ChainError } from '../chain/errors.ts';
 import { readDeployment, type Deployment } from '../chain/deployment.ts';
 import type { ChainEvent } from '../chain/events.ts';
 import { getJob, jobPosting, verificationOf } from '../chain/market.ts';
@@ -162,6 +163,35 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let head = 0n;
   let chainOffset = 0;
   let txQueue: Promise<unknown> = Promise.resolve();
+  // A transaction's receipt is awaited on the client it was sent with. When the chain goes away
+  // with the transaction in flight, that wait would last viem's 3 minutes: if the RPC moved, that
+  // URL is gone for good; if the chain came back after an outage, a receipt it has shows up at once
+  // and one it has not will never come (a stopped devnet keeps only what it mined, devnet.ts). So
+  // the wait is given up (at once, or after a few seconds) and the caller sees a ChainError: every
+  // role reads the chain again on its next tick and retries what did not land.
+  const chainChanges = new Set<(kind: 'moved' | 'back') => void>();
+  const chainChanged = (kind: 'moved' | 'back') => {
+    for (const f of [...chainChanges]) f(kind);
+  };
+  function givenUpOnChainChange<T>(p: Promise<T>, sent: () => boolean): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const on = (kind: 'moved' | 'back') => {
+        if (!sent() || timer) return; // not sent yet: it goes out on the current client
+        timer = setTimeout(
+          () => reject(new ChainError(`a transaction's receipt was lost: the chain ${kind === 'moved' ? 'RPC moved' : 'was unreachable'} while it was in flight`, {
+            hint: 'the node reads the chain again and retries what did not land',
+          })),
+          kind === 'moved' ? 0 : 5000,
+        );
+      };
+      chainChanges.add(on);
+      p.then(resolve, reject).finally(() => {
+        chainChanges.delete(on);
+        clearTimeout(timer);
+      });
+    });
+  }
   const gossip = startGossip({ node: net, chainId: deployment.chainId, signer: keys.account, isStakedNode: identities.check, scorer, seen: db.seen });
 
   const ctx: NodeContext = {
@@ -185,13 +215,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     head: () => head,
     log: (m) => log(m),
     tx<T>(send: () => Promise<T>): Promise<T> {
-      const p = txQueue.then(send, send);
+      let sent = false;
+      const go = () => {
+        sent = true;
+        return send();
+      };
+      const p = txQueue.then(go, go);
       // The next transaction waits for this one, but not forever: a receipt that never comes (the
       // chain went away with the transaction in flight) must not hold every later one.
       let timer: NodeJS.Timeout | undefined;
       const released = new Promise<void>((r) => (timer = setTimeout(r, 10_000)));
       txQueue = Promise.race([p.then(() => undefined, () => undefined), released]).finally(() => clearTimeout(timer));
-      return p;
+      return givenUpOnChainChange(p, () => sent);
     },
     faults,
   };
@@ -323,6 +358,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         deployment = d;
         client = connect({ deployment, account: keys.account, pollingInterval: 100 });
         disputes?.rpcMoved();
+        chainChanged('moved');
+        follower.wake(); // not after the backoff of the failures on the old URL
       }
     } catch {
       // A half-written file: the next failure reads it again.
@@ -338,10 +375,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     client: () => client,
     fromBlock: cursor === undefined ? BigInt(deployment.deployedAtBlock) : BigInt(cursor) + 1n,
     intervalMs: opts.pollMs ?? 500,
-    onBatch: async (events, toBlock, info) => {
-      await onBatch(events, toBlock, info);
-      if (rpcDown) log('chain RPC reachable again');
+    onBatch,
+    // Any complete poll, with or without a new block: a chain back from a restart may have none
+    // until this node's roles (which wait while it is down) send the next transaction.
+    onPolled: () => {
+      if (!rpcDown) return;
+      log('chain RPC reachable again');
       rpcDown = false;
+      chainChanged('back');
     },
     onError: (e) => {
       if (!rpcDown) log(`chain: ${e.message.split('\n')[0]}`);

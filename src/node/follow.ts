@@ -17,6 +17,12 @@ export interface FollowOptions {
   /** Blocks per log query (default 5000). */
   maxRange?: bigint;
   onError?: (e: Error) => void;
+  /**
+   * Called after every complete poll, with or without new blocks: the chain answered. (A chain
+   * that came back from a restart without a new block must count as reachable too: the roles that
+   * wait for it are what would make the next block.)
+   */
+  onPolled?: () => void;
 }
 
 export interface Follower {
@@ -24,6 +30,8 @@ export interface Follower {
   processed(): bigint;
   /** Resolves after the next complete poll (a full catch-up when called at start). */
   poll(): Promise<void>;
+  /** Polls now instead of after the current backoff (e.g. the client moved to a new RPC URL). */
+  wake(): void;
   stop(): Promise<void>;
 }
 
@@ -36,6 +44,8 @@ export function followChain(opts: FollowOptions): Follower {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let waiters: Array<() => void> = [];
+  let polling = false;
+  let woken = false;
 
   async function once(): Promise<void> {
     const c = opts.client();
@@ -59,19 +69,23 @@ export function followChain(opts: FollowOptions): Follower {
   function schedule(ms: number) {
     if (stopped) return;
     timer = setTimeout(() => {
+      polling = true;
+      woken = false;
       running = once()
         .then(() => {
           failures = 0;
+          opts.onPolled?.();
         })
         .catch((e: Error) => {
           failures++;
           opts.onError?.(e);
         })
         .finally(() => {
+          polling = false;
           const w = waiters;
           waiters = [];
           for (const f of w) f();
-          schedule(failures === 0 ? interval : Math.min(5000, interval * 2 ** Math.min(failures, 4)));
+          schedule(failures === 0 ? interval : woken ? 0 : Math.min(5000, interval * 2 ** Math.min(failures, 4)));
         });
     }, ms);
   }
@@ -80,6 +94,14 @@ export function followChain(opts: FollowOptions): Follower {
   return {
     processed: () => next - 1n,
     poll: () => new Promise<void>((resolve) => waiters.push(resolve)),
+    wake() {
+      if (stopped) return;
+      if (polling) woken = true;
+      else {
+        clearTimeout(timer);
+        schedule(0);
+      }
+    },
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -234,19 +234,40 @@ export function createSolver(ctx: NodeContext): Solver {
     const listHash = await publishBlob(ctx, encodeCheckpointList(list));
     const root = listRoot(j.jobId, ctx.address, hashes);
     const modelHash = modelHashOf(hashes[hashes.length - 1]);
-    try {
-      await ctx.tx(() => submitResult(ctx.client(), j.jobId, root, modelHash));
-    } catch (e) {
-      if (e instanceof ContractRevertError && (e.errorName === 'DeadlinePassed' || e.errorName === 'BadState' || e.errorName === 'NotSolver')) {
-        ctx.state.tasks.put(j.jobId, 'solver', 'abandoned', { reason: e.shortMessage });
-        return;
+    // Submitting again is safe: a submission that landed while its receipt was lost (the chain
+    // restarted with it in flight) is recognised on chain, not sent twice nor taken for a refusal.
+    const landed = async () => {
+      const x = await getJob(ctx.client(), j.jobId);
+      return ['submitted', 'disputed', 'finalized'].includes(x.state) && x.solver.toLowerCase() === me() && x.root.toLowerCase() === root.toLowerCase();
+    };
+    if (!(await landed())) {
+      try {
+        await ctx.tx(() => submitResult(ctx.client(), j.jobId, root, modelHash));
+      } catch (e) {
+        if (e instanceof ContractRevertError && (e.errorName === 'DeadlinePassed' || e.errorName === 'BadState' || e.errorName === 'NotSolver')) {
+          if (!(await landed())) {
+            ctx.state.tasks.put(j.jobId, 'solver', 'abandoned', { reason: e.shortMessage });
+            return;
+          }
+        } else throw e;
       }
-      throw e;
     }
     ctx.state.results.put({ jobId: j.jobId, root, modelHash, list: listHash, solver: ctx.address, at: Date.now() });
     ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'submitted', { root, list: listHash });
     ctx.log(`job ${j.jobId}: result submitted (model ${modelHash.slice(0, 14)})`);
     await say(ctx, 'result', { jobId: jobIdHex(j.jobId), root, modelHash, list: listHash });
+  }
+
+  /**
+   * Our result was submitted but the job shows 'claimed': either this node's view lags the chain by
+   * a poll, or the chain lost the block with our submission (a devnet that crashed and came back
+   * shorter). The chain decides: still claimed by us, the result goes in again.
+   */
+  async function resubmitIfLost(j: JobRow): Promise<void> {
+    const x = await getJob(ctx.client(), j.jobId);
+    if (x.state !== 'claimed' || x.solver.toLowerCase() !== me()) return;
+    ctx.log(`job ${j.jobId}: the chain does not hold our result (it lost the block): submitting again`);
+    await submit(j);
   }
 
   /**
@@ -382,6 +403,7 @@ export function createSolver(ctx: NodeContext): Solver {
           }
           if (t.status === 'training' && !workers.has(j.jobId)) run(key, () => train(j));
           else if (t.status === 'trained') run(key, () => submit(j));
+          else if (t.status === 'submitted') run(key, () => resubmitIfLost(j));
           continue;
         }
         if (mine(j) && t && (t.status === 'submitted' || t.status === 'trained') && (j.state === 'submitted' || j.state === 'finalized')) {
