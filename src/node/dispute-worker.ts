@@ -103,6 +103,11 @@ async function main(init: DisputeInit): Promise<void> {
   });
   for (const r of driver.active()) await prepare(r);
   const lastError = new Map<string, string>();
+  // The chain's clock runs ahead of the wall clock by what a devnet was moved forward
+  // (evm_increaseTime): a block's timestamp is its wall time plus that offset. Estimated as the
+  // largest (latest timestamp - now) seen: never more than the real offset, exact right after a
+  // block (the empty transaction below makes one).
+  let offset = 0;
   for (;;) {
     while (pending.length > 0) {
       const r = pending.shift()!;
@@ -122,9 +127,14 @@ async function main(init: DisputeInit): Promise<void> {
       }
       if (results.some((r) => r.moves.length > 0)) send({ type: 'records', records: store.list() });
       // Deadlines are the chain's clock, which an idle devnet (a block per transaction) does not
-      // move: once one has passed by the wall clock, mine a block with an empty transaction.
+      // move: once one has passed by the chain's clock as it would read now, mine a block with an
+      // empty transaction.
       const due = results.filter((r) => r.moves.length === 0 && r.waitingUntil > 0).map((r) => r.waitingUntil);
-      if (due.length > 0 && Date.now() / 1000 > Math.min(...due) + 1) {
+      if (due.length > 0) {
+        const block = await c.public.getBlock({ blockTag: 'latest' });
+        offset = Math.max(offset, Number(block.timestamp) - Date.now() / 1000);
+      }
+      if (due.length > 0 && Date.now() / 1000 + offset > Math.min(...due) + 1) {
         const block = await c.public.getBlock({ blockTag: 'latest' });
         if (Number(block.timestamp) <= Math.min(...due)) {
           const hash = await c.wallet!.sendTransaction({ to: keys.address, value: 0n });
