@@ -10,7 +10,7 @@
 //   npm test -- --jobs 1          one file at a time
 import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function findTests(dir: string, out: string[] = []): string[] {
@@ -69,9 +69,27 @@ if (filter.length === 0) {
   }
 }
 
+/**
+ * CPU seconds of this process's reaped children so far (Linux: cutime + cstime of /proc/self/stat,
+ * which take in a child's own reaped descendants), or NaN elsewhere. Read when a file's process
+ * exits, the increase since the last read is that file's CPU: only an exit increases it.
+ */
+function childCpu(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) / 100; // fields 16 and 17, in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+let lastCpu = childCpu();
+
 interface Done {
   file: string;
   seconds: number;
+  /** CPU seconds of the file's process and what it started (NaN where unknown). */
+  cpu: number;
   code: number;
   tests: number;
   failed: number;
@@ -112,6 +130,12 @@ function runFile(file: string): Promise<Done> {
     }, FILE_TIMEOUT_S * 1000);
     child.stdout.on('data', (b: Buffer) => chunks.push(b));
     child.stderr.on('data', (b: Buffer) => chunks.push(b));
+    let cpu = NaN;
+    child.on('exit', () => {
+      const now = childCpu();
+      cpu = now - lastCpu;
+      lastCpu = now;
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       live.delete(child.pid!);
@@ -122,7 +146,7 @@ function runFile(file: string): Promise<Done> {
       // A file that ran no test, or whose summary is missing (crashed), fails.
       const ok = code === 0 && tests > 0 && failed === 0;
       process.stdout.write(`\n━━━━ ${file} ━━━━ ${ok ? 'ok' : 'FAILED'} in ${seconds.toFixed(1)} s${signal ? ` (killed by ${signal})` : ''}\n${text}`);
-      resolve({ file, seconds, code: ok ? 0 : code || 1, tests: tests || 0, failed: Number.isNaN(failed) ? 1 : failed, skipped: (num('skipped') || 0) + (num('todo') || 0) });
+      resolve({ file, seconds, cpu, code: ok ? 0 : code || 1, tests: tests || 0, failed: Number.isNaN(failed) ? 1 : failed, skipped: (num('skipped') || 0) + (num('todo') || 0) });
     });
   });
 }
@@ -153,9 +177,9 @@ await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, () => wor
 
 const total = (performance.now() - t0) / 1000;
 const failedFiles = results.filter((r) => r.code !== 0);
-console.log(`\n━━━━ durations (${jobs} at a time) ━━━━`);
+console.log(`\n━━━━ durations (${jobs} at a time; wall seconds, CPU seconds of the file's processes) ━━━━`);
 for (const r of [...results].sort((a, b) => b.seconds - a.seconds)) {
-  console.log(`${r.seconds.toFixed(1).padStart(7)} s  ${String(r.tests).padStart(4)} tests  ${r.code === 0 ? '  ' : '✖ '}${r.file}${r.skipped ? `  (${r.skipped} SKIPPED: see its output)` : ''}`);
+  console.log(`${r.seconds.toFixed(1).padStart(7)} s ${Number.isNaN(r.cpu) ? '' : `${r.cpu.toFixed(0).padStart(5)} cpu-s`}  ${String(r.tests).padStart(4)} tests  ${r.code === 0 ? '  ' : '✖ '}${r.file}${r.skipped ? `  (${r.skipped} SKIPPED: see its output)` : ''}`);
 }
 const tests = results.reduce((a, r) => a + r.tests, 0);
 const skipped = results.reduce((a, r) => a + r.skipped, 0);
