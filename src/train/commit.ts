@@ -157,14 +157,14 @@ export function subtreeRoot(bytes: Uint8Array, chunks: number, first: number, he
     const c = first;
     leafBuf.fill(0, 1);
     leafBuf.set(bytes.subarray(c * CHUNK_BYTES, Math.min((c + 1) * CHUNK_BYTES, bytes.length)), 1);
-    let node = new Uint8Array(hash('sha256', leafBuf, 'buffer'));
+    let node: Uint8Array = new Uint8Array(hash('sha256', leafBuf, 'buffer'));
     for (let h = 0; h < height; h++) node = nodeHash(node, zeroRoot(h));
     return node;
   }
   // Leaves with node:crypto (SHA-NI where the CPU has it: faster than WebAssembly for 1 KiB), the
   // 64-byte nodes four at a time in WebAssembly SIMD (sha256Batch: there one node:crypto call costs
   // three times the batch's share). The last chunk is zero-padded, as the leaf definition says.
-  let level = new Uint8Array(32 * live);
+  let level: Uint8Array = new Uint8Array(32 * live);
   const full = Math.floor(bytes.length / CHUNK_BYTES);
   for (let i = 0; i < live; i++) {
     const c = first + i;
