@@ -1,7 +1,8 @@
 // One share of the randomized disputes of test/dispute-random.test.ts, played in its own process
 // (node is single-threaded; two processes use both cores): `node test/dispute-random-lane.ts
 // <setup.json> <process> <processes> <played>` draws disputes p, p + P, p + 2P, ... of the seeded
-// sequence until `played` of them were played to a verdict, and prints the outcomes as one JSON line.
+// sequence until `played` of them were played to a verdict, and prints the outcomes as one JSON line
+// (`[slot]`: which of the round's processes it is, for its accounts; default p).
 //
 // What is shared between the disputes of a process, and why that keeps every dispute honest: the
 // tiny jobs, their manifests and their honest runs (an honest party's computation of a job does not
@@ -218,8 +219,9 @@ export async function playShare(s: Setup, p: number, P: number, target: number, 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [file, p, procs, target] = process.argv.slice(2);
+  const [file, p, procs, target, slot] = process.argv.slice(2);
   const setup = JSON.parse(readFileSync(file, 'utf8'), (_k, v) => (typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as Setup;
-  const out = await playShare(setup, Number(p), Number(procs), Number(target), 1 + 2 * LANES * Number(p));
+  // Accounts by slot (the lane process's place in its round: rounds reuse them on fresh chains).
+  const out = await playShare(setup, Number(p), Number(procs), Number(target), 1 + 2 * LANES * Number(slot ?? p));
   console.log(JSON.stringify(out));
 }

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { deployFixedJobShape, deployJudges, judgeAbis } from '../src/chain/judges.ts';
 import { deployOpJudge } from '../src/chain/op-judge.ts';
 import { LANES, type Outcome, type Setup } from './dispute-random-lane.ts';
@@ -20,23 +20,35 @@ import { startTestChain, type TestChain } from './chain.ts';
 
 const DISPUTES = Number(process.env.VT_DISPUTES ?? 1000);
 const PROCESSES = 2;
-let ch: TestChain;
-let setupFile: string;
+// Verdicts per chain. Anvil's work per block grows with its state (every game's storage stays), so
+// one chain for 1,000 disputes costs ~n²: 100 verdicts took 11 s of anvil CPU, 300 took 80 s, 1,000
+// ~800 s. A fresh chain (judges deployed anew) every PER_ROUND verdicts keeps it linear.
+const PER_ROUND = 125;
+const ROUNDS = Math.max(1, Math.ceil(DISPUTES / PER_ROUND));
 
-before(async () => {
-  ch = await startTestChain({ accounts: 2 * LANES * PROCESSES + 2 });
-  const opd = await deployOpJudge(ch.anvil.url);
-  const shape = await deployFixedJobShape(ch.as(0));
-  const judges = await deployJudges(ch.as(0), { market: shape, opJudge: opd.opJudge, moveTimeout: 600 });
-  const setup: Setup = { rpcUrl: ch.anvil.url, deployment: ch.deployment, judges, opJudge: opd, judgeAbis: await judgeAbis(), shape, timeout: 600 };
-  setupFile = join(mkdtempSync(join(tmpdir(), 'vt-random-')), 'setup.json');
-  writeFileSync(setupFile, JSON.stringify(setup, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
-});
-after(() => ch?.anvil.stop());
+/** A fresh devnet with the judges; its setup file for the lane processes. */
+async function freshChain(): Promise<{ ch: TestChain; setupFile: string }> {
+  const ch = await startTestChain({ accounts: 2 * LANES * PROCESSES + 2 });
+  try {
+    const opd = await deployOpJudge(ch.anvil.url);
+    const shape = await deployFixedJobShape(ch.as(0));
+    const judges = await deployJudges(ch.as(0), { market: shape, opJudge: opd.opJudge, moveTimeout: 600 });
+    const setup: Setup = { rpcUrl: ch.anvil.url, deployment: ch.deployment, judges, opJudge: opd, judgeAbis: await judgeAbis(), shape, timeout: 600 };
+    const setupFile = join(mkdtempSync(join(tmpdir(), 'vt-random-')), 'setup.json');
+    writeFileSync(setupFile, JSON.stringify(setup, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+    return { ch, setupFile };
+  } catch (e) {
+    await ch.anvil.stop();
+    throw e;
+  }
+}
+let current: TestChain | undefined;
+after(() => current?.anvil.stop());
 
-function share(p: number, target: number): Promise<Outcome[]> {
+/** Lane process `slot` of a round: disputes p, p + P, ... until `target` verdicts. */
+function share(setupFile: string, p: number, P: number, target: number, slot: number): Promise<Outcome[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['test/dispute-random-lane.ts', setupFile, String(p), String(PROCESSES), String(target)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['test/dispute-random-lane.ts', setupFile, String(p), String(P), String(target), String(slot)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stdout.on('data', (b) => (out += b));
     child.stderr.on('data', (b) => (err += b));
@@ -49,7 +61,20 @@ function share(p: number, target: number): Promise<Outcome[]> {
 
 test(`${DISPUTES} randomized disputes played to a verdict: the honest side always wins`, { timeout: 1_800_000 }, async () => {
   const t0 = performance.now();
-  const out = (await Promise.all(Array.from({ length: PROCESSES }, (_, p) => share(p, Math.ceil(DISPUTES / PROCESSES))))).flat();
+  // Round r's lane j draws disputes r·PROCESSES + j + k·ROUNDS·PROCESSES: every draw once overall.
+  const out: Outcome[] = [];
+  const target = Math.ceil(DISPUTES / (ROUNDS * PROCESSES));
+  for (let r = 0; r < ROUNDS; r++) {
+    const { ch, setupFile } = await freshChain();
+    current = ch;
+    try {
+      const shares = await Promise.all(Array.from({ length: PROCESSES }, (_, j) => share(setupFile, r * PROCESSES + j, ROUNDS * PROCESSES, target, j)));
+      out.push(...shares.flat());
+    } finally {
+      await ch.anvil.stop();
+      current = undefined;
+    }
+  }
   const secs = (performance.now() - t0) / 1000;
   const count = (f: (o: Outcome) => string) => out.reduce<Record<string, number>>((m, o) => ((m[f(o)] = (m[f(o)] ?? 0) + 1), m), {});
   const played = out.filter((o) => o.result === 'honest won');
@@ -57,6 +82,7 @@ test(`${DISPUTES} randomized disputes played to a verdict: the honest side alway
     drawn: out.length,
     played: played.length,
     seconds: Number(secs.toFixed(1)),
+    chains: ROUNDS,
     results: count((o) => o.result),
     playedByLiar: count((o) => (o.result === 'honest won' ? o.liar : 'not played')),
     byJob: count((o) => o.job),
