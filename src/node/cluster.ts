@@ -13,7 +13,7 @@ import { connect, devAccount } from '../chain/client.ts';
 import type { Deployment } from '../chain/deployment.ts';
 import { DevnetError } from '../chain/anvil.ts';
 import { NODE_FILE, type NodeInfoFile } from './daemon.ts';
-import { writeFileAtomic } from './files.ts';
+import { writeFileAtomic } from '../files.ts';
 import { openKeystore, PASSPHRASE_ENV } from './keystore.ts';
 import type { Role } from './state.ts';
 

@@ -33,7 +33,7 @@ import { createPeerScorer } from '../net/peers.ts';
 import { openBlobStore } from './blobs.ts';
 import type { NodeContext } from './context.ts';
 import { openDb } from './db.ts';
-import { writeFileAtomic } from './files.ts';
+import { writeFileAtomic } from '../files.ts';
 import { followChain } from './follow.ts';
 import { createDisputes } from './disputes.ts';
 import { createIdentities } from './identities.ts';

@@ -36,7 +36,7 @@ import { checkListAgainstChain, decodeCheckpointList } from '../node/artifacts.t
 import { announce, askPeers, ensureBlob, jobIdHex } from '../node/context.ts';
 import { openKeystore, readPassphrase, type Keystore } from '../node/keystore.ts';
 import { openBlobStore } from '../node/blobs.ts';
-import { writeFileAtomic } from '../node/files.ts';
+import { writeFileAtomic } from '../files.ts';
 import { startLightPeer, type LightPeer } from './peer.ts';
 import { prepareJobSpec } from './publish.ts';
 import { isFinal, stageOf, type JobUpdate, type StageUpdate } from './stages.ts';

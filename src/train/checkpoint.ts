@@ -26,9 +26,10 @@
 // {"__metadata__":{sorted string keys},"<name>":{"dtype":"F32","shape":[...],"data_offsets":[b,e]},...}
 // with tensors in name order and no whitespace, so equal states give byte-identical files and the
 // reader can insist on that form: any changed byte anywhere is caught.
-import { closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, IntegrityError, NumericError } from '../errors.ts';
+import { fsyncDir, writeDurably } from '../files.ts';
 import { f32Bytes, LITTLE_ENDIAN, sha256, sha256Hex, utf8 } from '../engine/hash.ts';
 import { tensorCommits } from './commit.ts';
 import type { DataCursor } from './data/batch.ts';
@@ -438,34 +439,6 @@ function listCheckpoints(dir: string): { step: number; file: string }[] {
     if (m) out.push({ step: Number(m[1]), file });
   }
   return out.sort((a, b) => a.step - b.step);
-}
-
-let tmpCounter = 0;
-
-function writeDurably(path: string, bytes: Uint8Array): string {
-  const tmp = `${path}.tmp-${process.pid}-${tmpCounter++}`;
-  const fd = openSync(tmp, 'wx');
-  try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return tmp;
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some platforms cannot fsync a directory; the rename is still atomic.
-  }
 }
 
 function sameBytes(path: string, bytes: Uint8Array): boolean {

@@ -153,14 +153,6 @@ function zeroRoot(height: number): Uint8Array {
 export function subtreeRoot(bytes: Uint8Array, chunks: number, first: number, height: number): Uint8Array {
   const live = Math.min(2 ** height, chunks - first);
   if (live <= 0) return zeroRoot(height);
-  if (live === 1) {
-    const c = first;
-    leafBuf.fill(0, 1);
-    leafBuf.set(bytes.subarray(c * CHUNK_BYTES, Math.min((c + 1) * CHUNK_BYTES, bytes.length)), 1);
-    let node: Uint8Array = new Uint8Array(hash('sha256', leafBuf, 'buffer'));
-    for (let h = 0; h < height; h++) node = nodeHash(node, zeroRoot(h));
-    return node;
-  }
   // Leaves with node:crypto (SHA-NI where the CPU has it: faster than WebAssembly for 1 KiB), the
   // 64-byte nodes four at a time in WebAssembly SIMD (sha256Batch: there one node:crypto call costs
   // three times the batch's share). The last chunk is zero-padded, as the leaf definition says.
