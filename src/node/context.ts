@@ -44,6 +44,12 @@ export interface NodeContext {
   tx<T>(send: () => Promise<T>): Promise<T>;
   /** Behaviour switches for the fault tests (a cheating solver etc.); empty in production. */
   faults: ReadonlySet<string>;
+  /**
+   * Starts the dispute process now if it is not running (set by createDisputes): a solver that
+   * submitted a result or a verifier about to challenge may be in a dispute soon, and the process
+   * takes seconds to load the engine and the judges — time a dispute move should not spend.
+   */
+  warmDisputes?: () => void;
 }
 
 /** The part of a node that moves blobs (a daemon's context, or the SDK's light peer). */

@@ -10,7 +10,7 @@
 // The only state is the list of disputes (<dataDir>/disputes.json, the driver's fileStore); after a
 // restart the driver re-reads every game from the chain and recomputes its leaves from the job.
 import { join } from 'node:path';
-import type { Address } from 'viem';
+import type { Hex } from 'viem';
 import { connect, type ChainClient } from '../chain/client.ts';
 import type { Deployment } from '../chain/deployment.ts';
 import { disputePort } from '../chain/dispute-port.ts';
@@ -21,7 +21,9 @@ import { artifactOf } from '../chain/compile.ts';
 import { compileJudges } from '../chain/judges.ts';
 import { read } from '../chain/client.ts';
 import { DisputeDriver, type DisputeRecord } from '../verify/dispute/driver.ts';
-import { RunParty } from '../verify/dispute/party.ts';
+import { cheatFor, cheatingParty, type Cheat } from '../verify/dispute/adversary.ts';
+import { silentFrom, type NodeCheat } from '../verify/dispute/cheats.ts';
+import { RunParty, type Party } from '../verify/dispute/party.ts';
 import { Run } from '../verify/dispute/run.ts';
 import { fileStore } from '../verify/dispute/store.ts';
 import { computeManifest } from '../verify/manifest.ts';
@@ -39,7 +41,13 @@ export interface DisputeInit {
   pollMs?: number;
 }
 
-export type DisputeMessage = DisputeInit | { type: 'track'; record: Omit<DisputeRecord, 'status'> } | { type: 'stop' };
+/**
+ * A dispute to play. Fault tests only: `cheat` is the lie this node defends in it (the cheat its
+ * solver trained with, or a griefing challenger's story), `copied` a copying solver's leaves.
+ */
+export type Tracked = Omit<DisputeRecord, 'status'> & { cheat?: NodeCheat; copied?: Hex[] };
+
+export type DisputeMessage = DisputeInit | { type: 'track'; record: Tracked } | { type: 'stop' };
 export type DisputeReport = { type: 'log'; text: string } | { type: 'records'; records: DisputeRecord[] };
 
 const send = (m: DisputeReport) => process.send?.(m);
@@ -75,16 +83,25 @@ async function main(init: DisputeInit): Promise<void> {
   const store = fileStore(join(init.dataDir, 'disputes.json'));
   const blobs = openBlobStore(init.dataDir, { shared: true });
   // Each job's party answers from this node's own run of the job, bound to the solver whose
-  // leaves are disputed: the level-0 game's defender, the probe game's challenger.
-  const jobs = new Map<string, { run: Run; solver: Address }>();
-  async function prepare(r: Omit<DisputeRecord, 'status'>): Promise<void> {
+  // leaves are disputed: the level-0 game's defender, the probe game's challenger. A cheating
+  // node's party (fault tests) answers from its cheat's run instead, and may fall silent.
+  const jobs = new Map<string, { party: Party; silentFrom?: number }>();
+  async function prepare(r: Tracked): Promise<void> {
     if (jobs.has(r.jobId)) return;
     const g = await getGame(c, BigInt(r.game));
     const solver = r.level === 0 ? g.defender : g.challenger;
-    const posting = await jobPosting(c, BigInt(r.jobId));
+    const jobId = BigInt(r.jobId);
+    const posting = await jobPosting(c, jobId);
     const spec = parseSpecBlob(await blobs.get(posting.specHash.slice(2)), posting.specHash.slice(2));
     const details = computeManifest(spec, init.dataDir);
-    jobs.set(r.jobId, { run: new Run(spec, init.dataDir, { details }), solver });
+    if (!r.cheat) {
+      jobs.set(r.jobId, { party: new RunParty(new Run(spec, init.dataDir, { details }), jobId, solver) });
+      return;
+    }
+    const x = { spec, baseDir: init.dataDir, details, jobId, solver };
+    const cheat: Cheat = r.cheat === 'copy' ? { kind: 'copy', leaves: r.copied ?? [] } : cheatFor(r.cheat, spec, init.dataDir, details);
+    jobs.set(r.jobId, { party: cheatingParty(cheat, x), silentFrom: silentFrom(r.cheat) });
+    log(`job ${r.jobId}: defending the cheat ${r.cheat}${silentFrom(r.cheat) === undefined ? '' : `, silent from level ${silentFrom(r.cheat)}`} (fault test)`);
   }
   const driver = new DisputeDriver({
     port: disputePort({ client: c, judges, op, fromBlock: BigInt(d.deployedAtBlock) }),
@@ -92,11 +109,15 @@ async function main(init: DisputeInit): Promise<void> {
     party: (jobId) => {
       const j = jobs.get(jobId.toString());
       if (!j) throw new Error(`no run prepared for job ${jobId}`);
-      return new RunParty(j.run, jobId, j.solver);
+      return j.party;
+    },
+    silent: (r, mv) => {
+      const from = jobs.get(r.jobId)?.silentFrom;
+      return from !== undefined && mv.level >= from;
     },
     log,
   });
-  const pending: Array<Omit<DisputeRecord, 'status'>> = [];
+  const pending: Tracked[] = [];
   process.on('message', (m: DisputeMessage) => {
     if (m.type === 'track') pending.push(m.record);
     else if (m.type === 'stop') process.exit(0);

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { ChainEvent } from '../chain/events.ts';
 import type { DisputeRecord } from '../verify/dispute/driver.ts';
 import type { NodeContext } from './context.ts';
-import type { DisputeMessage, DisputeReport } from './dispute-worker.ts';
+import type { DisputeMessage, DisputeReport, Tracked } from './dispute-worker.ts';
+import type { SolverTaskData } from './solver.ts';
+import type { VerifyTaskData } from './verifier.ts';
 
 const WORKER = fileURLToPath(new URL('./dispute-worker.ts', import.meta.url));
 const KEY = 'dispute:';
@@ -47,8 +49,8 @@ export function createDisputes(ctx: NodeContext, opts: { passphrase: string; pol
     }
   }
 
-  const wanted = (): Array<Omit<DisputeRecord, 'status'>> => {
-    const out: Array<Omit<DisputeRecord, 'status'>> = [];
+  const wanted = (): Tracked[] => {
+    const out: Tracked[] = [];
     for (const key of ctx.state.kv.keys(KEY)) out.push(JSON.parse(ctx.state.kv.get(key)!));
     return out;
   };
@@ -73,7 +75,7 @@ export function createDisputes(ctx: NodeContext, opts: { passphrase: string; pol
     for (const r of wanted()) send({ type: 'track', record: r });
   }
 
-  function track(r: Omit<DisputeRecord, 'status'>): void {
+  function track(r: Tracked): void {
     if (ctx.state.kv.get(KEY + r.game) !== undefined) return;
     ctx.state.kv.set(KEY + r.game, JSON.stringify(r));
     ctx.log(`job ${r.jobId}: in dispute ${r.game} as the ${r.role} (level ${r.level})${judgesPlayable(ctx) ? '' : ' — this deployment has test judges: the deadlines decide'}`);
@@ -81,8 +83,21 @@ export function createDisputes(ctx: NodeContext, opts: { passphrase: string; pol
     else start();
   }
 
+  ctx.warmDisputes = start;
+
   // Disputes tracked before a restart are played on.
   if (wanted().some((w) => !records.some((r) => r.game === w.game && r.status !== 'active' && r.settled))) start();
+
+  // Fault tests only: the lie this node defends in a dispute of the job, as its solver (the cheat
+  // it trained with) or as a griefing watcher (the story it challenged with).
+  const asSolver = (jobId: bigint): Partial<Tracked> => {
+    const d = ctx.state.tasks.get<SolverTaskData>(jobId, 'solver')?.data;
+    return d?.cheat ? { cheat: d.cheat, copied: d.cheat === 'copy' ? (d.copied as Tracked['copied']) : undefined } : {};
+  };
+  const asChallenger = (jobId: bigint): Partial<Tracked> => {
+    const grief = ctx.state.tasks.get<VerifyTaskData>(jobId, 'watcher')?.data.grief;
+    return grief ? { cheat: `grief-${grief}` } : {};
+  };
 
   return {
     apply(events) {
@@ -91,15 +106,15 @@ export function createDisputes(ctx: NodeContext, opts: { passphrase: string; pol
           const jobId = e.args.jobId as bigint;
           const game = String(e.args.gameId);
           const solver = ctx.state.jobs.get(jobId)?.solver?.toLowerCase();
-          if (String(e.args.challenger).toLowerCase() === me) track({ game, jobId: String(jobId), role: 'challenger', level: 0 });
-          else if (solver === me) track({ game, jobId: String(jobId), role: 'defender', level: 0 });
+          if (String(e.args.challenger).toLowerCase() === me) track({ game, jobId: String(jobId), role: 'challenger', level: 0, ...asChallenger(jobId) });
+          else if (solver === me) track({ game, jobId: String(jobId), role: 'defender', level: 0, ...asSolver(jobId) });
         } else if (e.eventName === 'ProbeDisputeOpened') {
           const jobId = e.args.jobId as bigint;
           const game = String(e.args.gameId);
           const fromStep = Number(e.args.fromStep);
           const solver = ctx.state.jobs.get(jobId)?.solver?.toLowerCase();
           if (String(e.args.verifier).toLowerCase() === me) track({ game, jobId: String(jobId), role: 'defender', level: 1, fromStep });
-          else if (solver === me) track({ game, jobId: String(jobId), role: 'challenger', level: 1, fromStep });
+          else if (solver === me) track({ game, jobId: String(jobId), role: 'challenger', level: 1, fromStep, ...asSolver(jobId) });
         }
       }
     },

@@ -30,7 +30,8 @@ import { sha256Hex, utf8 } from '../engine/hash.ts';
 import { readChainFromCheckpoints } from '../train/checkpoint.ts';
 import type { JobSpec } from '../train/spec.ts';
 import { alive } from '../chain/devnet.ts';
-import { checkpointSteps, dataBlobsOf, encodeCheckpointList, leafOf, listRoot, modelHashOf, parseSpecBlob, type CheckpointList } from './artifacts.ts';
+import { SOLVER_CHEATS, faultList, type SolverCheat } from '../verify/dispute/cheats.ts';
+import { checkListAgainstChain, checkpointSteps, dataBlobsOf, decodeCheckpointList, encodeCheckpointList, leafOf, listRoot, modelHashOf, parseSpecBlob, type CheckpointList } from './artifacts.ts';
 import { ensureBlob, jobIdHex, keyedRunner, publishBlob, say, type NodeContext } from './context.ts';
 import type { JobRow } from './state.ts';
 import { isWorker, runTask, startTask, type Inspection, type RunningTask } from './work.ts';
@@ -48,6 +49,10 @@ export interface SolverTaskData extends Record<string, unknown> {
   /** Verifier slots whose revealed probes were checked, and this node's state hashes at probed steps. */
   checkedSlots?: number[];
   probeHashes?: Record<string, string>;
+  /** Fault tests only: the cheat this node plays on the job (`--fault cheats=...`). */
+  cheat?: SolverCheat;
+  /** A copying cheat: the level-0 leaves it copied (another solver's, of another job). */
+  copied?: string[];
 }
 
 const SAFETY = 1.5; // estimated training time × SAFETY + startup must fit the job's duration
@@ -64,6 +69,19 @@ export function createSolver(ctx: NodeContext): Solver {
   const workers = new Map<bigint, RunningTask>();
   const specs = new Map<bigint, JobSpec>();
   let score: { value: bigint; at: number } | undefined;
+  let claiming = false;
+  // Fault tests only: `--fault cheats=a,b,...` trains the n-th job this node claims with the n-th
+  // cheat (src/verify/dispute/adversary.ts) and defends it in the dispute; past the list's end it
+  // claims nothing more (a cheat has no honest work to offer).
+  const cheats = faultList(ctx.faults, 'cheats', SOLVER_CHEATS);
+  const CHEATS_USED = 'cheats:used';
+  // A verifier that replayed one of our results and disagrees is about to challenge it: the dispute
+  // process starts now rather than when the challenge lands (it takes seconds to load).
+  const unwatch = ctx.gossip.on('attestation', (m) => {
+    if (m.envelope.body.verdict !== 'disagree') return;
+    const j = ctx.state.jobs.get(BigInt(m.envelope.body.jobId));
+    if (j && mine(j)) ctx.warmDisputes?.();
+  });
 
   const me = () => ctx.address.toLowerCase();
   const mine = (j: JobRow) => j.solver?.toLowerCase() === me();
@@ -121,14 +139,34 @@ export function createSolver(ctx: NodeContext): Solver {
   async function claim(j: JobRow): Promise<void> {
     const nodeId = ctx.nodeId();
     if (nodeId === undefined) return;
-    if (workers.size > 0) return; // one job at a time
+    if (workers.size > 0 || claiming) return; // one job at a time
+    const used = Number(ctx.state.kv.get(CHEATS_USED) ?? 0);
+    if (cheats) {
+      if (used >= cheats.length) return;
+      // A cheat finishes one lie before the next, and does not come back to a job it lost.
+      if (ctx.state.tasks.list({ role: 'solver', statuses: ['training', 'trained'] }).length > 0) return;
+      if (ctx.state.tasks.get<SolverTaskData>(j.jobId, 'solver')?.data.cheat) {
+        ctx.state.tasks.put(j.jobId, 'solver', 'skipped', { reason: 'this node cheated on it before (fault test)' });
+        return;
+      }
+    }
+    claiming = true;
+    try {
+      await claimOne(j, nodeId, cheats?.[used], used);
+    } finally {
+      claiming = false;
+    }
+  }
+
+  async function claimOne(j: JobRow, nodeId: bigint, cheat: SolverCheat | undefined, used: number): Promise<void> {
     const priorityEnds = j.since + ctx.deployment.params.priorityWindow;
     if (ctx.chainNow() < priorityEnds && (await myScore()) <= 0n) return; // reputable nodes first
     try {
       const tx = await ctx.tx(() => claimJob(ctx.client(), j.jobId, nodeId));
       const after = await getJob(ctx.client(), j.jobId);
-      ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'training', { claimedSince: after.since, outDir: join(ctx.dataDir, 'runs', String(j.jobId)), attempts: 0 });
-      ctx.log(`job ${j.jobId}: claimed (tx ${tx.hash.slice(0, 10)})`);
+      if (cheat) ctx.state.kv.set(CHEATS_USED, String(used + 1));
+      ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'training', { claimedSince: after.since, outDir: join(ctx.dataDir, 'runs', String(j.jobId)), attempts: 0, cheat });
+      ctx.log(`job ${j.jobId}: claimed (tx ${tx.hash.slice(0, 10)})${cheat ? `; will cheat: ${cheat} (fault test)` : ''}`);
       await say(ctx, 'claim', { jobId: jobIdHex(j.jobId), txHash: tx.hash });
     } catch (e) {
       if (e instanceof ContractRevertError && e.errorName === 'PriorityWindow') return;
@@ -169,6 +207,7 @@ export function createSolver(ctx: NodeContext): Solver {
 
   async function train(j: JobRow): Promise<void> {
     const task = ctx.state.tasks.get<SolverTaskData>(j.jobId, 'solver')!;
+    if (task.data.cheat === 'copy') return copy(j);
     const spec = await specOf(j);
     const outDir = task.data.outDir!;
     // A worker of an earlier life of this daemon stops by itself; make sure before starting another.
@@ -180,7 +219,7 @@ export function createSolver(ctx: NodeContext): Solver {
     let recent: number[] = [];
     let publishing: Promise<void> = Promise.resolve();
     const w = startTask(
-      { kind: 'train', spec, baseDir: ctx.dataDir, outDir, threads: ctx.threads },
+      { kind: 'train', spec, baseDir: ctx.dataDir, outDir, threads: ctx.threads, cheat: task.data.cheat },
       {
         onLine: (l) => {
           if (l.type === 'step') {
@@ -218,6 +257,7 @@ export function createSolver(ctx: NodeContext): Solver {
   }
 
   async function submit(j: JobRow): Promise<void> {
+    if (ctx.state.tasks.get<SolverTaskData>(j.jobId, 'solver')?.data.cheat === 'copy') return copy(j);
     const cks = ctx.state.checkpoints.list(j.jobId, ctx.address);
     if (cks.length !== j.checkpoints) throw new Error(`have ${cks.length} of ${j.checkpoints} checkpoints`);
     // A cheating solver (fault tests only): commits to states it never computed, consistently, so
@@ -259,6 +299,33 @@ export function createSolver(ctx: NodeContext): Solver {
   }
 
   /**
+   * A copying solver (fault tests only) trains nothing: it submits the root and model another
+   * solver committed for another job of the same spec, and announces that solver's checkpoint list
+   * as its own. The states are right (the spec is the same), but the leaves are bound to the other
+   * job and solver, so the root matches no list of this job: verifiers refuse it and the dispute
+   * asks for leaves it cannot show.
+   */
+  async function copy(j: JobRow): Promise<void> {
+    const other = ctx.state.jobs
+      .list({ states: ['submitted', 'disputed', 'finalized'] })
+      .find((o) => o.jobId !== j.jobId && o.specHash === j.specHash && o.root && o.solver && o.solver.toLowerCase() !== me() && ctx.state.results.get(o.jobId, o.root));
+    if (!other) throw new Error('no result of the same spec to copy yet');
+    const r = ctx.state.results.get(other.jobId, other.root!)!;
+    await ensureBlob(ctx, r.list);
+    const theirs = decodeCheckpointList(await ctx.store.get(r.list));
+    checkListAgainstChain(theirs, { jobId: other.jobId, solver: other.solver!, root: other.root!, modelHash: other.modelHash!, checkpoints: other.checkpoints, specHash: other.specHash });
+    const list: CheckpointList = { v: 1, jobId: j.jobId.toString(), solver: me(), specHash: j.specHash, checkpoints: theirs.checkpoints };
+    const listHash = await publishBlob(ctx, encodeCheckpointList(list));
+    const copied = theirs.checkpoints.map((c) => leafOf(other.jobId, other.solver!, c.stateHash));
+    ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'training', { copied });
+    await ctx.tx(() => submitResult(ctx.client(), j.jobId, other.root!, other.modelHash!));
+    ctx.state.results.put({ jobId: j.jobId, root: other.root!, modelHash: other.modelHash!, list: listHash, solver: ctx.address, at: Date.now() });
+    ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'submitted', { root: other.root!, list: listHash });
+    ctx.log(`job ${j.jobId}: submitted job ${other.jobId}'s result as its own (copy, fault test)`);
+    await say(ctx, 'result', { jobId: jobIdHex(j.jobId), root: other.root!, modelHash: other.modelHash!, list: listHash });
+  }
+
+  /**
    * Our result was submitted but the job shows 'claimed': either this node's view lags the chain by
    * a poll, or the chain lost the block with our submission (a devnet that crashed and came back
    * shorter). The chain decides: still claimed by us, the result goes in again.
@@ -279,6 +346,7 @@ export function createSolver(ctx: NodeContext): Solver {
     const v = j.verification;
     if (!v?.seed) return;
     const task = ctx.state.tasks.get<SolverTaskData>(j.jobId, 'solver')!;
+    if (task.data.cheat) return; // a cheat has no honest states to hold probes against
     const checked = new Set(task.data.checkedSlots ?? []);
     const todo = v.slots.map((s, slot) => ({ ...s, slot })).filter((s) => s.status === 'revealed' && !checked.has(s.slot));
     if (todo.length === 0) return;
@@ -308,6 +376,7 @@ export function createSolver(ctx: NodeContext): Solver {
         const states = cks.map((c) => `0x${c.stateHash}` as Hex);
         const leaves = cks.map((c) => leafOf(j.jobId, ctx.address, c.stateHash));
         const c = ctx.client();
+        ctx.warmDisputes?.();
         try {
           await ctx.tx(() => ensureAllowance(c, c.deployment.contracts.market, BigInt(c.deployment.params.disputeBond)));
           const d = await ctx.tx(() =>
@@ -414,6 +483,7 @@ export function createSolver(ctx: NodeContext): Solver {
     },
     training: () => [...workers.keys()],
     stop() {
+      unwatch();
       for (const w of workers.values()) w.kill();
     },
   };

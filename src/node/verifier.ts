@@ -33,6 +33,8 @@ import {
   type Probe,
 } from '../chain/market.ts';
 import { ensureAllowance } from '../chain/token.ts';
+import { IntegrityError } from '../errors.ts';
+import { GRIEFS, faultList, type Grief } from '../verify/dispute/cheats.ts';
 import { checkListAgainstChain, checkpointSteps, decodeCheckpointList, parseSpecBlob, type CheckpointList } from './artifacts.ts';
 import { askPeers, ensureBlob, jobIdHex, keyedRunner, say, type NodeContext } from './context.ts';
 import type { JobRow, Role } from './state.ts';
@@ -62,6 +64,8 @@ export interface VerifyTaskData extends Record<string, unknown> {
   reason?: string;
   /** Watcher: slots whose revealed probes were compared. */
   checkedSlots?: number[];
+  /** Fault tests only: a griefing watcher challenged this honest result with this story. */
+  grief?: Grief;
 }
 
 // replay.ts loads the training engine; the daemon needs only its segment draw, for the watcher.
@@ -76,34 +80,65 @@ export function createVerifier(ctx: NodeContext): Verifier {
   const run = (key: string, fn: () => Promise<void>, everyMs = 2000) => runner.run(key, fn, everyMs);
   const me = () => ctx.address.toLowerCase();
   let drawAttempt = { head: -1n, at: 0 };
+  // Fault tests only: `--fault griefs=loud,silent` makes a watcher challenge the n-th result it
+  // watches whatever its replay says, and defend the n-th story in the dispute (adversary.ts).
+  const griefs = faultList(ctx.faults, 'griefs', GRIEFS);
+  const GRIEFS_USED = 'griefs:used';
 
   const solverPeerOf = (j: JobRow) => (j.solverNode === null ? undefined : ctx.identities.byNode(j.solverNode)?.peerId);
 
-  /** The result's checkpoint list: known from gossip, or asked of the peers, then checked against the chain. */
-  async function listOf(j: JobRow): Promise<CheckpointList> {
+  /**
+   * The result's checkpoint list: known from gossip, or asked of the peers, then checked against
+   * the chain. A list the solver itself announced (signed gossip) that has the job's shape but not
+   * its committed root is returned with `mismatch`: the solver published states it did not commit
+   * to (e.g. another solver's result copied), which is a reason to disagree. A peer's answer that
+   * does not match proves nothing about the solver and is passed over.
+   */
+  async function listOf(j: JobRow): Promise<{ list: CheckpointList; mismatch?: string }> {
     const solverPeer = solverPeerOf(j);
-    let r = ctx.state.results.get(j.jobId, j.root!);
-    if (!r) {
-      for (const info of await askPeers(ctx, j.jobId, solverPeer)) {
-        const hit = info.results.find((x) => x.root === j.root && x.solver === j.solver!.toLowerCase());
-        if (hit) {
-          r = { jobId: j.jobId, root: hit.root as Hex, modelHash: hit.modelHash as Hex, list: hit.list, solver: j.solver!, at: Date.now() };
-          ctx.state.results.put(r);
-          break;
-        }
+    const chain = { jobId: j.jobId, solver: j.solver!, root: j.root!, modelHash: j.modelHash!, checkpoints: j.checkpoints, specHash: j.specHash };
+    const fetchList = async (hash: string) => {
+      await ensureBlob(ctx, hash, solverPeer ? [solverPeer] : []);
+      return decodeCheckpointList(await ctx.store.get(hash));
+    };
+    const accept = (list: CheckpointList) => {
+      for (const c of list.checkpoints) if (solverPeer) ctx.db.providers.add(c.blob, solverPeer);
+      return list;
+    };
+    const announced = ctx.state.results.get(j.jobId, j.root!);
+    if (announced) {
+      const list = await fetchList(announced.list);
+      try {
+        checkListAgainstChain(list, chain);
+        return { list: accept(list) };
+      } catch (e) {
+        if (!(e instanceof IntegrityError)) throw e;
+        const bySolver = announced.solver.toLowerCase() === j.solver!.toLowerCase();
+        if (bySolver && list.specHash === j.specHash && list.checkpoints.length === j.checkpoints) return { list: accept(list), mismatch: e.message };
+        if (!bySolver) throw e;
+        throw new IntegrityError(`the checkpoint list job ${j.jobId}'s solver announced cannot be replayed: ${e.message}`);
       }
     }
-    if (!r) throw new Error(`no peer knows the checkpoint list of job ${j.jobId} yet`);
-    await ensureBlob(ctx, r.list, solverPeer ? [solverPeer] : []);
-    const list = decodeCheckpointList(await ctx.store.get(r.list));
-    checkListAgainstChain(list, { jobId: j.jobId, solver: j.solver!, root: j.root!, modelHash: j.modelHash!, checkpoints: j.checkpoints, specHash: j.specHash });
-    for (const c of list.checkpoints) if (solverPeer) ctx.db.providers.add(c.blob, solverPeer);
-    return list;
+    for (const info of await askPeers(ctx, j.jobId, solverPeer)) {
+      const hit = info.results.find((x) => x.root === j.root && x.solver === j.solver!.toLowerCase());
+      if (!hit) continue;
+      const list = await fetchList(hit.list).catch(() => null);
+      if (!list) continue;
+      try {
+        checkListAgainstChain(list, chain);
+      } catch {
+        continue;
+      }
+      ctx.state.results.put({ jobId: j.jobId, root: hit.root as Hex, modelHash: hit.modelHash as Hex, list: hit.list, solver: j.solver!, at: Date.now() });
+      return { list: accept(list) };
+    }
+    throw new Error(`no peer knows the checkpoint list of job ${j.jobId} yet`);
   }
 
   /** Replays each segment from its committed start to one step before its end, then to its end. */
   async function replay(j: JobRow, role: Role, segments: number[]): Promise<Replayed[]> {
-    const list = await listOf(j);
+    const { list, mismatch } = await listOf(j);
+    if (mismatch) ctx.log(`job ${j.jobId}: ${mismatch}: its states are not what the solver committed to, so no segment can agree`);
     await ensureBlob(ctx, j.specHash);
     const spec = parseSpecBlob(await ctx.store.get(j.specHash), j.specHash);
     const ends = checkpointSteps(spec.steps, spec.checkpointInterval);
@@ -123,7 +158,7 @@ export function createVerifier(ctx: NodeContext): Verifier {
       const expected = list.checkpoints[seg].stateHash;
       // The start must be the committed state too (the worker checked that the file hashes to it).
       const startOk = seg === 0 || l.fromHash === list.checkpoints[seg - 1].stateHash;
-      const agree = startOk && l.endHash === expected;
+      const agree = startOk && l.endHash === expected && !mismatch;
       out.push({ segment: seg, probeHash: l.probeHash!, endHash: l.endHash, expected, agree });
       await say(ctx, 'attestation', { jobId: jobIdHex(j.jobId), segment: seg, fromHash: l.fromHash, toHash: l.endHash, verdict: agree ? 'agree' : 'disagree' });
     }
@@ -137,6 +172,7 @@ export function createVerifier(ctx: NodeContext): Verifier {
       ctx.log(`job ${j.jobId}: already ${j.state}; no second challenge`);
       return;
     }
+    ctx.warmDisputes?.(); // this node plays the dispute it opens
     const c = ctx.client();
     try {
       await ctx.tx(() => ensureAllowance(c, c.deployment.contracts.market, BigInt(c.deployment.params.disputeBond)));
@@ -208,6 +244,16 @@ export function createVerifier(ctx: NodeContext): Verifier {
     const segments = drawSegments(`0x${salt}${salt}`, `${j.jobId}:${me()}:watch`, j.checkpoints, 1);
     ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'watcher', 'replaying', { salt: `0x${salt}` as Hex });
     const replays = await replay(j, 'watcher', segments);
+    const used = Number(ctx.state.kv.get(GRIEFS_USED) ?? 0);
+    const grief = griefs?.[used];
+    if (grief) {
+      // The griefing watcher (fault test): challenges an honest result with a made-up story.
+      ctx.state.kv.set(GRIEFS_USED, String(used + 1));
+      ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'watcher', 'mismatch', { replays, grief });
+      ctx.log(`job ${j.jobId}: griefing (${grief}, fault test): challenging a result its replay ${replays.every((r) => r.agree) ? 'agrees with' : 'disputes'}`);
+      await challengeResult(j, 'watcher', replays.map((r) => ({ ...r, agree: false })));
+      return;
+    }
     if (replays.every((r) => r.agree)) {
       ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'watcher', 'agreed', { replays });
       ctx.log(`job ${j.jobId}: watched segment ${segments.join(', ')}: agrees`);

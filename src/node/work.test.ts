@@ -54,6 +54,21 @@ test('train reports steps (with every loss) and checkpoints; replaying a segment
   assert.notEqual(replays[1].probeHash, replays[1].endHash);
   const [again] = of(await runTask({ kind: 'replay', spec, baseDir: '/', segments: [{ index: 2, fromPath: cks[1].path, toStep: 29 }] }), 'replayed');
   assert.equal(again.endHash, replays[1].probeHash, 'a probe is the state at its step, however it is reached');
+  // Segment 0 after another segment in the same task starts from the initial state, not from where
+  // the earlier segment left the job.
+  const later = of(await runTask({ kind: 'replay', spec, baseDir: '/', segments: [{ index: 2, fromPath: cks[1].path, toStep: 30 }, { index: 0, fromPath: null, toStep: 10 }] }), 'replayed');
+  assert.deepEqual(later.map((r) => r.endHash), [cks[2].stateHash, cks[0].stateHash]);
+
+  // A cheating solver's training (fault tests): skipping steps 18 and 19 leaves the first
+  // checkpoint as it is and every later one different; its checkpoints replay like any other.
+  const cheatOut = join(tempDir(), 'cheat');
+  const cheat = of(await runTask({ kind: 'train', spec, baseDir: '/', outDir: cheatOut, cheat: 'skip' }), 'checkpoint');
+  assert.deepEqual(cheat.map((c) => c.step), [10, 20, 30]);
+  assert.equal(cheat[0].stateHash, cks[0].stateHash);
+  assert.notEqual(cheat[1].stateHash, cks[1].stateHash);
+  assert.notEqual(cheat[2].stateHash, cks[2].stateHash);
+  const [fromCheat] = of(await runTask({ kind: 'replay', spec, baseDir: '/', segments: [{ index: 1, fromPath: cheat[0].path, toStep: 20 }] }), 'replayed');
+  assert.equal(fromCheat.endHash, cks[1].stateHash, 'an honest replay of the cheated segment is the honest state');
 });
 
 test('a failing task rejects with the worker error; a killed worker rejects too', async () => {

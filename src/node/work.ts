@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VeritrainError } from '../errors.ts';
 import type { JobSpec } from '../train/spec.ts';
+import type { SolverCheat } from '../verify/dispute/cheats.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -16,7 +17,16 @@ export type WorkerTask =
       /** The job's manifest hash on chain: the worker recomputes the manifest and refuses a mismatch. */
       manifestHash?: string;
     }
-  | { kind: 'train'; spec: JobSpec; baseDir: string; outDir: string; threads?: number; progressMs?: number }
+  | {
+      kind: 'train';
+      spec: JobSpec;
+      baseDir: string;
+      outDir: string;
+      threads?: number;
+      progressMs?: number;
+      /** Fault tests only: train the way this cheat says (src/verify/dispute/adversary.ts cheatFor). */
+      cheat?: SolverCheat;
+    }
   | {
       kind: 'replay';
       spec: JobSpec;

@@ -27,12 +27,18 @@ function checkParent(): void {
   if (process.ppid !== parent) process.exit(70);
 }
 
-/** The initial state (step 0) as a checkpoint to replay from: nobody publishes it, everyone derives it. */
+/**
+ * The initial state (step 0) as a checkpoint to replay from: nobody publishes it, everyone derives
+ * it. Taken from a job that has not trained yet, as a copy: the replay of an earlier segment in the
+ * same task moves the job on.
+ */
 function initialCheckpoint(job: Job): Checkpoint {
+  const tensors: Checkpoint['tensors'] = {};
+  for (const [n, t] of Object.entries(stateTensors(job))) tensors[n] = { shape: [...t.shape], data: t.data.slice() };
   return {
     specHash: job.specHash,
     step: 0,
-    tensors: stateTensors(job),
+    tensors,
     optimizerSteps: 0,
     cursor: { step: 0, epoch: 0 } as Checkpoint['cursor'],
     prevLink: '',
@@ -80,6 +86,16 @@ async function run(task: WorkerTask): Promise<void> {
     });
     return;
   }
+  if (task.kind === 'train' && task.cheat) {
+    // A cheating solver (fault tests only): its checkpoints are the states of its cheat's run.
+    const { cheatFor, trainAsCheat } = await import('../verify/dispute/adversary.ts');
+    const { computeManifest } = await import('../verify/manifest.ts');
+    const details = computeManifest(spec, task.baseDir);
+    const cheat = cheatFor(task.cheat, spec, task.baseDir, details);
+    const r = trainAsCheat(spec, task.baseDir, task.outDir, cheat, (c) => emit({ type: 'checkpoint', ...c }), details);
+    emit({ type: 'trained', finalHash: r.finalHash, steps: r.steps, resumedFrom: 0, testLoss: NaN });
+    return;
+  }
   if (task.kind === 'train') {
     let lastReport = 0;
     let losses: number[] = [];
@@ -104,8 +120,9 @@ async function run(task: WorkerTask): Promise<void> {
   }
   if (task.kind === 'replay') {
     const job = prepareJob(spec, task.baseDir);
+    const initial = task.segments.some((seg) => seg.fromPath === null) ? initialCheckpoint(job) : undefined;
     for (const seg of task.segments) {
-      const start = seg.fromPath === null ? initialCheckpoint(job) : loadCheckpoint(seg.fromPath);
+      const start = seg.fromPath === null ? initial! : loadCheckpoint(seg.fromPath);
       const upTo = seg.probeStep ?? seg.toStep;
       if (upTo < start.step || seg.toStep < upTo) throw new Error(`bad replay bounds: from ${start.step}, probe ${seg.probeStep}, to ${seg.toStep}`);
       const r = replaySegment(job, start, upTo - start.step, { onStep: checkParent });

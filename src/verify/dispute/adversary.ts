@@ -2,13 +2,15 @@
 // of the job differs from the honest one in one documented way, or a party that answers without
 // computing at all. The dispute driver plays it like any other party; where its story cannot be
 // shown to a judge, its judge call is refused and the deadline decides.
-import { keccak256, toHex, type Address, type Hex } from 'viem';
+import { keccak256, toHex, zeroAddress, type Address, type Hex } from 'viem';
 import { randomU32s, rngStream } from '../../engine/rng.ts';
 import type { TraceValue } from '../../engine/trace.ts';
 import type { JobSpec } from '../../train/spec.ts';
-import { batchAt, prepareJob, stateTensors } from '../../train/train.ts';
-import type { ManifestDetails } from '../manifest.ts';
+import { genesisLink } from '../../train/checkpoint.ts';
+import { batchAt, checkpointAt, prepareJob, restoreState, stateTensors } from '../../train/train.ts';
+import { computeManifest, type ManifestDetails } from '../manifest.ts';
 import type { OpProver } from '../ops/index.ts';
+import type { NodeCheat } from './cheats.ts';
 import { RunParty, type Party } from './party.ts';
 import { bitFlip, Run, type Fault } from './run.ts';
 
@@ -105,4 +107,79 @@ function madeUp(x: CheatContext, tag: string, level0?: (c: number) => Hex, all?:
     level2Proof: () => null,
     opProver: (): OpProver | null => null,
   };
+}
+
+// ---- cheats a node daemon plays (`veritrain node --fault cheats=...`, fault tests only) --------
+
+/**
+ * The trained cheat behind a daemon's cheat name, with its place chosen from the job alone (so the
+ * training worker and the dispute process, in different processes, lie the same way): a step in
+ * the middle of the run, the last matmul of that step (a weight gradient) or the first optimizer
+ * update. `silent` is a bit flip whose solver stops answering at the op level; the griefs are the
+ * stories a griefing challenger defends (loud: a bit flip; silent: a skipped step, silent from the
+ * step level on).
+ */
+export function cheatFor(name: NodeCheat, spec: JobSpec, baseDir: string, details: ManifestDetails): Cheat {
+  const step = Math.max(1, Math.min(spec.steps - 2, Math.floor(spec.steps / 2) + 3));
+  const ops = details.program.ops;
+  const flip = (at: number): Cheat => {
+    const op = ops.filter((o) => o.kind === 'matmul').at(-1)!.index;
+    // The sign bit of the op's largest output element: a zero's sign may not reach the weights.
+    const out = new Run(spec, baseDir, { details }).trace(at, [op]).captured.get(op)!.output.data;
+    let element = 0;
+    for (let i = 1; i < out.length; i++) if (Math.abs(out[i]) > Math.abs(out[element])) element = i;
+    return { kind: 'bit-flip', step: at, op, element, bit: 31 };
+  };
+  switch (name) {
+    case 'bit-flip':
+    case 'silent':
+      return flip(step);
+    case 'grief-loud':
+      return flip(Math.max(1, step - 2));
+    case 'skip':
+      return { kind: 'skip', steps: [step, step + 1] };
+    case 'grief-silent':
+      return { kind: 'skip', steps: [Math.max(1, step - 1)] };
+    case 'wrong-batch':
+      return { kind: 'wrong-batch', step };
+    case 'wrong-update': {
+      const op = ops.find((o) => o.kind === 'adamwW' || o.kind === 'sgdW')!.index;
+      return { kind: 'wrong-update', step, op };
+    }
+    case 'copy':
+      throw new Error('a copying solver trains nothing: it has no trained cheat');
+  }
+}
+
+/**
+ * Trains `spec` the way `cheat` says and writes its checkpoints into `outDir` like train() does
+ * (safetensors with the hash chain): the states a cheating solver publishes and commits to, the
+ * same ones its dispute party (cheatingParty with the same cheat) answers from.
+ */
+export function trainAsCheat(
+  spec: JobSpec,
+  baseDir: string,
+  outDir: string,
+  cheat: Cheat,
+  onCheckpoint: (c: { step: number; stateHash: string; path: string }) => void,
+  details = computeManifest(spec, baseDir),
+): { finalHash: string; steps: number } {
+  if (cheat.kind === 'copy' || cheat.kind === 'lazy') throw new Error(`a ${cheat.kind} cheat trains nothing`);
+  const party = cheatingParty(cheat, { spec, baseDir, details, jobId: 0n, solver: zeroAddress }) as RunParty;
+  const job = prepareJob(spec, baseDir);
+  let link = genesisLink(job.specHash);
+  let finalHash = '';
+  const k = spec.checkpointInterval;
+  for (let step = Math.min(k, spec.steps); ; step = Math.min(step + k, spec.steps)) {
+    const hash = party.run.stateHash(step);
+    const state = party.run.keptState(step)!;
+    restoreState(job, state.tensors, state.optimizerSteps);
+    const c = checkpointAt(job, outDir, step, link);
+    if (`0x${c.stateHash}` !== hash) throw new Error(`the cheat's checkpoint at step ${step} does not hash to its run's state`);
+    link = c.link;
+    finalHash = c.stateHash;
+    onCheckpoint({ step, stateHash: c.stateHash, path: c.path });
+    if (step === spec.steps) break;
+  }
+  return { finalHash, steps: spec.steps };
 }
