@@ -27,6 +27,7 @@ function findTests(dir: string, out: string[] = []): string[] {
 const LONG_FIRST = [
   'test/network-faults.test.ts',
   'test/dispute-random.test.ts',
+  'test/network-adversary.test.ts',
   'test/accuracy.test.ts',
   'test/network-cli.test.ts',
   'test/network-demo.test.ts',
