@@ -56,6 +56,20 @@ const addressOf = (name: string) => net.cluster.infos.get(name)!.address.toLower
 const nodeIdOf = (name: string) => BigInt(net.cluster.infos.get(name)!.nodeId);
 const challengerName = (addr: string) => [...net.cluster.infos.entries()].find(([, i]) => i.address.toLowerCase() === addr.toLowerCase())?.[0];
 
+/** Waits until `field` is set in the node's task data of every job (the cheat or grief it played); returns it by job. */
+async function taskFieldOf(node: string, role: string, field: string, jobs: bigint[], what: string) {
+  const out = new Map<bigint, string>();
+  await waitFor(() => {
+    for (const j of jobs) {
+      const r = net.rows(node, `SELECT data FROM tasks WHERE job_id = ${j} AND role = '${role}'`)[0];
+      const v = r ? (JSON.parse(String(r.data)) as Record<string, string | undefined>)[field] : undefined;
+      if (v) out.set(j, v);
+    }
+    return out.size === jobs.length;
+  }, what, 120_000);
+  return out;
+}
+
 /** Waits for the job's dispute to settle; returns the settlement and the challenger's node name. */
 async function settledDispute(jobId: bigint, timeoutMs: number) {
   await waitFor(async () => (await net.events(jobId)).some((e) => e.eventName === 'DisputeSettled'), `the dispute of job ${jobId} settled`, timeoutMs);
@@ -78,15 +92,7 @@ test('cheating solvers through the network: (b) flipped bit, (c) skipped steps, 
   for (let i = 0; i < CHEATS.length; i++) jobs.push(await post());
 
   // Each job is claimed by the cheat, with the cheats in claim order.
-  const cheatOf = new Map<bigint, string>();
-  await waitFor(() => {
-    for (const j of jobs) {
-      const r = net.rows('solver-1', `SELECT data FROM tasks WHERE job_id = ${j} AND role = 'solver'`)[0];
-      const cheat = r ? (JSON.parse(String(r.data)) as { cheat?: string }).cheat : undefined;
-      if (cheat) cheatOf.set(j, cheat);
-    }
-    return cheatOf.size === jobs.length;
-  }, 'solver-1 to claim every job with a cheat', 120_000);
+  const cheatOf = await taskFieldOf('solver-1', 'solver', 'cheat', jobs, 'solver-1 to claim every job with a cheat');
   assert.deepEqual([...cheatOf.values()].sort(), [...CHEATS].sort(), 'each cheat played once');
 
   const cheated = new Set<string>();
@@ -122,15 +128,7 @@ test('griefing challengers against an honest solver through the network: (h) one
   await net.cluster.restart('watcher-2', ['--fault', 'griefs=loud,silent']);
   const wonBefore = (await reputationOf(net.chain, nodeIdOf('solver-2'))).disputesWon;
   const jobs = [await post({ verifiers: 0, samples: 0, window: 120 }), await post({ verifiers: 0, samples: 0, window: 120 })];
-  const griefOf = new Map<bigint, string>();
-  await waitFor(() => {
-    for (const j of jobs) {
-      const r = net.rows('watcher-2', `SELECT data FROM tasks WHERE job_id = ${j} AND role = 'watcher'`)[0];
-      const grief = r ? (JSON.parse(String(r.data)) as { grief?: string }).grief : undefined;
-      if (grief) griefOf.set(j, grief);
-    }
-    return griefOf.size === jobs.length;
-  }, 'watcher-2 to grief both jobs', 120_000);
+  const griefOf = await taskFieldOf('watcher-2', 'watcher', 'grief', jobs, 'watcher-2 to grief both jobs');
   assert.deepEqual([...griefOf.values()].sort(), ['loud', 'silent']);
   for (const j of jobs) {
     const grief = griefOf.get(j)!;
