@@ -8,6 +8,7 @@ import { readDeployment } from '../chain/deployment.ts';
 import { defaultDataDir } from '../chain/devnet.ts';
 import type { DaemonOptions } from '../node/daemon.ts';
 import { readPassphrase } from '../node/keystore.ts';
+import { DAEMON_EXEC_ARGV, daemonEnv, dropDaemonOnlyEnv, warmStripCache } from '../node/launch.ts';
 import type { Role } from '../node/state.ts';
 import type { CliContext } from './main.ts';
 
@@ -86,23 +87,23 @@ export function bootstrapFileAddrs(deploymentFile: string): string[] {
   }
 }
 
-/** V8's young generation capped at 1 MiB per semi-space: ~35 MB less idle RSS per node (bench/README.md). */
-export const NODE_V8_FLAG = '--max-semi-space-size=1';
-
 /**
- * A daemon runs with NODE_V8_FLAG: started without it, the command runs itself again with it (the
- * same arguments, stdio and environment, signals passed on) and exits with its exit code.
+ * A daemon runs with the launch settings of src/node/launch.ts (V8's young generation capped, the
+ * strip cache, malloc settings): started without them, the command fills the strip cache, runs
+ * itself again with them (the same arguments and stdio, signals passed on) and exits with its exit code.
  */
-async function reexecWithFlag(): Promise<never> {
+async function reexecAsDaemon(): Promise<never> {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [NODE_V8_FLAG, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  await warmStripCache();
+  const child = spawn(process.execPath, [...DAEMON_EXEC_ARGV, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: daemonEnv() });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
   const code = await new Promise<number>((res) => child.on('exit', (c, signal) => res(c ?? (signal ? 1 : 0))));
   process.exit(code);
 }
 
 export async function cmdNode(ctx: CliContext, v: NodeValues): Promise<Record<string, unknown>> {
-  if (!process.execArgv.includes(NODE_V8_FLAG)) return reexecWithFlag();
+  if (!DAEMON_EXEC_ARGV.every((f) => process.execArgv.includes(f))) return reexecAsDaemon();
+  dropDaemonOnlyEnv();
   const roles = parseRoles(v.role);
   const dataDir = resolve(v['data-dir'] ?? join(process.env.VERITRAIN_HOME ?? join(homedir(), '.veritrain'), 'node'));
   const deploymentFile = resolve(v.deployment ?? join(defaultDataDir(), 'deployment.json'));

@@ -1,7 +1,7 @@
 // Node processes on this machine: what `veritrain devnet up --solvers N --verifiers M`, the demo,
 // the fault tests and the network bench start. Each node is a real `veritrain node` process with
-// its own data directory, keystore, database and libp2p identity, launched with
-// --max-semi-space-size=1 (V8's young generation capped: ~35 MB less idle RSS per node). Nothing
+// its own data directory, keystore, database and libp2p identity, launched the way `veritrain node`
+// re-executes itself (src/node/launch.ts: V8's young generation capped, the strip cache, malloc settings). Nothing
 // here is a shortcut the network itself does not take: nodes find each other through the bootstrap
 // addresses of nodes already up, and register and stake on chain themselves.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +15,7 @@ import { DevnetError } from '../chain/anvil.ts';
 import { NODE_FILE, type NodeInfoFile } from './daemon.ts';
 import { writeFileAtomic } from '../files.ts';
 import { openKeystore, PASSPHRASE_ENV } from './keystore.ts';
+import { DAEMON_EXEC_ARGV, daemonEnv, warmStripCache } from './launch.ts';
 import type { Role } from './state.ts';
 
 export const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
@@ -22,8 +23,6 @@ export const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 export const DEVNET_PASSPHRASE = 'veritrain-devnet';
 /** scrypt cost of devnet keystores (the default 2^17 costs ~0.5 s and 128 MiB per node start). */
 export const DEVNET_SCRYPT_N = 2 ** 14;
-/** What `veritrain node` would re-exec itself with (src/cli/node.ts NODE_V8_FLAG): started with it right away. */
-export const NODE_EXEC_ARGV = ['--max-semi-space-size=1'];
 
 export interface NodeProcessOptions {
   name: string;
@@ -87,7 +86,7 @@ export function startNodeProcess(o: NodeProcessOptions): NodeProcess {
   const logFile = o.logFile ?? join(o.dataDir, 'node.log');
   const out: WriteStream = createWriteStream(logFile, { flags: 'a' });
   const args = [
-    ...NODE_EXEC_ARGV,
+    ...DAEMON_EXEC_ARGV,
     CLI,
     'node',
     '--role',
@@ -105,7 +104,7 @@ export function startNodeProcess(o: NodeProcessOptions): NodeProcess {
   ];
   const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, [PASSPHRASE_ENV]: o.passphrase ?? DEVNET_PASSPHRASE, ...o.env },
+    env: daemonEnv({ ...process.env, [PASSPHRASE_ENV]: o.passphrase ?? DEVNET_PASSPHRASE, ...o.env }),
   });
   proc.stdout!.pipe(out, { end: false });
   proc.stderr!.pipe(out, { end: false });
@@ -190,7 +189,7 @@ export async function startCluster(opts: { dir: string; deployment: Deployment; 
   const dirs = new Map(named.map((n) => [n.name, join(opts.dir, 'nodes', n.name)]));
   const accounts: Address[] = [];
   for (const n of named) accounts.push((await prepareNodeDir(dirs.get(n.name)!)).address);
-  await fundFromDev(opts.deployment, accounts);
+  await Promise.all([fundFromDev(opts.deployment, accounts), warmStripCache()]);
   const nodes = new Map<string, NodeProcess>();
   const infos = new Map<string, NodeInfoFile>();
   const bootstrap = () =>
