@@ -9,14 +9,17 @@
 //   3. blob throughput: a provider process serves a random blob; this process fetches it into a
 //      fresh store (.part write + SHA-256 check + rename included), against the same file over a
 //      bare TCP socket hashed and written to disk (the peer: no noise, no yamux, no framing);
-//   4. end-to-end overhead of the network (bench/network-e2e.ts): one MNIST job trained alone on
+//   4. idle RSS of real node daemons (bench/network-daemon.ts): 3 solver and 2 verifier `veritrain
+//      node` processes on a devnet, 20 s after the last one is up (not in --quick runs);
+//   5. end-to-end overhead of the network (bench/network-e2e.ts): one MNIST job trained alone on
 //      this machine (`veritrain train`), then the same spec through a local network (devnet chain,
 //      1 solver, 2 verifiers as processes): submit → result on chain, against the local time.
 //
-//   npm run bench:network [-- --json] [-- --quick] [-- --nodes N] [-- --e2e-seconds S] [-- --only e2e|gossip]
+//   npm run bench:network [-- --json] [-- --quick] [-- --nodes N] [-- --e2e-seconds S] [-- --only e2e|gossip|daemon]
 //
 // --json: the table goes to stderr and the last stdout line is one JSON object (NetworkBenchResult).
-// --quick: 5 nodes, 20 messages, a 32 MiB blob, no end-to-end run unless --only e2e (for the tests).
+// --quick: 5 nodes, 20 messages, a 32 MiB blob, no daemons and no end-to-end run unless --only asks (for the tests).
+// --only gossip: all but the end-to-end run; --only daemon: the daemons' idle RSS alone.
 // --e2e-seconds: how long the local training of the end-to-end job should take (default 120).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -30,6 +33,7 @@ import { fetchBlob } from '../src/net/blob-protocol.ts';
 import { decodeAndVerify, signEnvelope } from '../src/net/messages.ts';
 import { loopbackNode } from '../src/net/testing.ts';
 import { openBlobStore } from '../src/node/blobs.ts';
+import { daemonIdleBench, formatDaemonRss, type DaemonRssFigure } from './network-daemon.ts';
 import { e2eBench, formatE2e, type E2eFigure } from './network-e2e.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -70,6 +74,8 @@ export interface NetworkBenchResult {
   /** Reference: the same measurement with 2 node processes (one hop, no CPU contention to speak of). */
   oneHop: { samples: number; p50Ms: number; p99Ms: number };
   blob: { sizeMiB: number; runs: number; oursMBps: number; oursSec: number; tcpMBps: number; ratioOursToTcp: number };
+  /** Real `veritrain node` processes idle on a devnet; absent in --quick runs (unless --only daemon). */
+  daemonRss?: DaemonRssFigure;
   /** Absent in --quick runs (unless --only e2e). */
   e2e?: E2eFigure;
 }
@@ -328,10 +334,14 @@ async function verifyCost(): Promise<number> {
   return (performance.now() - t0) / 50;
 }
 
-export async function runNetworkBench(opts: { quick: boolean; nodes?: number; e2eSeconds?: number; only?: 'e2e' | 'gossip'; log: (s: string) => void }): Promise<NetworkBenchResult> {
-  if (opts.only === 'e2e') {
-    return { bench: 'veritrain-network', date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), quick: opts.quick, e2e: await e2eBench({ quick: opts.quick, seconds: opts.e2eSeconds, log: opts.log }) } as NetworkBenchResult;
-  }
+export async function runNetworkBench(opts: { quick: boolean; nodes?: number; e2eSeconds?: number; only?: 'e2e' | 'gossip' | 'daemon'; log: (s: string) => void }): Promise<NetworkBenchResult> {
+  const head = { bench: 'veritrain-network' as const, date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), quick: opts.quick };
+  if (opts.only === 'e2e') return { ...head, e2e: await e2eBench({ quick: opts.quick, seconds: opts.e2eSeconds, log: opts.log }) } as NetworkBenchResult;
+  const daemons = async () => {
+    opts.log('daemons: a devnet with 3 solver and 2 verifier node processes');
+    return daemonIdleBench({ log: opts.log });
+  };
+  if (opts.only === 'daemon') return { ...head, daemonRss: await daemons() } as NetworkBenchResult;
   const verifyMs = await verifyCost();
   const nNodes = opts.nodes ?? (opts.quick ? 5 : 20);
   const nMessages = opts.quick ? 20 : 100;
@@ -342,15 +352,12 @@ export async function runNetworkBench(opts: { quick: boolean; nodes?: number; e2
   const sizeMiB = opts.quick ? 32 : 256;
   opts.log(`blob: ${sizeMiB} MiB, 3 runs`);
   const b = await blobBench(sizeMiB, 3);
+  const daemonRss = opts.quick ? undefined : await daemons();
   const e2e = opts.quick || opts.only === 'gossip' ? undefined : await e2eBench({ quick: false, seconds: opts.e2eSeconds, log: opts.log });
   return {
+    ...head,
+    daemonRss,
     e2e,
-    bench: 'veritrain-network',
-    date: new Date().toISOString(),
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: availableParallelism(),
-    quick: opts.quick,
     verifyMs,
     oneHop: { samples: hop.samples, p50Ms: hop.p50Ms, p99Ms: hop.p99Ms },
     ...g,
@@ -360,7 +367,7 @@ export async function runNetworkBench(opts: { quick: boolean; nodes?: number; e2
 
 export function formatNetworkBench(r: NetworkBenchResult): string {
   const f = (x: number, d = 1) => x.toFixed(d);
-  if (r.gossip === undefined) return formatE2e(r.e2e!);
+  if (r.gossip === undefined) return r.e2e ? formatE2e(r.e2e) : formatDaemonRss(r.daemonRss!);
   return [
     `veritrain network bench — ${r.date.slice(0, 10)}, ${r.cpu}, ${r.cores} cores, Node ${r.node}, load ${loadavg()[0].toFixed(2)} at end`,
     '',
@@ -381,6 +388,7 @@ export function formatNetworkBench(r: NetworkBenchResult): string {
     `blob transfer, ${r.blob.sizeMiB} MiB provider process → this process, best of ${r.blob.runs} (target >= 100 MB/s)`,
     `ours (/veritrain/blob/1.0.0: noise + yamux + frames, .part + SHA-256 + rename): ${f(r.blob.oursMBps)} MB/s (${f(r.blob.oursSec, 2)} s)`,
     `peer (bare TCP socket, SHA-256, written to disk):                              ${f(r.blob.tcpMBps)} MB/s   ours/peer ${f(r.blob.ratioOursToTcp, 2)}`,
+    ...(r.daemonRss ? ['', formatDaemonRss(r.daemonRss)] : []),
     ...(r.e2e ? ['', formatE2e(r.e2e)] : []),
   ].join('\n');
 }
@@ -393,7 +401,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const arg = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
     const nodes = arg('--nodes') === undefined ? undefined : Number(arg('--nodes'));
     const e2eSeconds = arg('--e2e-seconds') === undefined ? undefined : Number(arg('--e2e-seconds'));
-    const only = arg('--only') as 'e2e' | 'gossip' | undefined;
+    const only = arg('--only') as 'e2e' | 'gossip' | 'daemon' | undefined;
+    if (only !== undefined && !['e2e', 'gossip', 'daemon'].includes(only)) throw new Error(`--only takes e2e, gossip or daemon, got ${only}`);
     const r = await runNetworkBench({ quick: args.includes('--quick'), nodes, e2eSeconds, only, log: (s) => process.stderr.write(s + '\n') });
     out(formatNetworkBench(r));
     if (json) console.log(JSON.stringify(r));
