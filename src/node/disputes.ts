@@ -10,6 +10,7 @@ import type { ChainEvent } from '../chain/events.ts';
 import type { DisputeRecord } from '../verify/dispute/driver.ts';
 import type { NodeContext } from './context.ts';
 import type { DisputeMessage, DisputeReport, Tracked } from './dispute-worker.ts';
+import { WORKER_EXEC_ARGV, workerEnv } from './launch.ts';
 import type { SolverTaskData } from './solver.ts';
 import type { VerifyTaskData } from './verifier.ts';
 
@@ -57,7 +58,7 @@ export function createDisputes(ctx: NodeContext, opts: { passphrase: string; pol
 
   function start(): void {
     if (child || stopping || !judgesPlayable(ctx)) return;
-    const c = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    const c = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...WORKER_EXEC_ARGV], env: workerEnv() });
     child = c;
     c.on('message', (m: DisputeReport) => {
       if (m.type === 'log') ctx.log(`dispute: ${m.text}`);

@@ -53,6 +53,8 @@ export interface SolverTaskData extends Record<string, unknown> {
   cheat?: SolverCheat;
   /** A copying cheat: the level-0 leaves it copied (another solver's, of another job). */
   copied?: string[];
+  /** Skipped for want of memory: what this node declared then (restarted with more, it looks again). */
+  declaredMiB?: number;
 }
 
 const SAFETY = 1.5; // estimated training time × SAFETY + startup must fit the job's duration
@@ -121,7 +123,11 @@ export function createSolver(ctx: NodeContext): Solver {
     if (ins.specHash !== j.specHash) return skip(`spec hash ${ins.specHash} is not the posted ${j.specHash}`);
     // docs/verification.md §1: a manifest that is not what the spec and data give commits to other work.
     if (!ins.manifestOk) return skip(`its manifest hash ${j.manifestHash} is not the ${ins.manifestHash} its spec and data give`);
-    if (ins.peakRssMiB > ctx.hardware.memoryMiB) return skip(`needs ~${Math.ceil(ins.peakRssMiB)} MiB, this node declares ${ctx.hardware.memoryMiB}`);
+    if (ins.peakRssMiB > ctx.hardware.memoryMiB) {
+      skip(`needs ~${Math.ceil(ins.peakRssMiB)} MiB, this node declares ${ctx.hardware.memoryMiB}`);
+      ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'skipped', { declaredMiB: ctx.hardware.memoryMiB });
+      return;
+    }
     const estSec = (ins.stepMs * spec.steps) / 1000;
     if (estSec * SAFETY + 10 > j.duration) return skip(`needs ~${Math.ceil(estSec)} s of training, the job allows ${j.duration} s`);
     ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'ready', { inspection: ins, reason: undefined });
@@ -428,6 +434,11 @@ export function createSolver(ctx: NodeContext): Solver {
           workers.get(j.jobId)?.kill();
           ctx.state.tasks.put(j.jobId, 'solver', 'lost', { reason: `the job is ${j.state} by another solver` });
           ctx.log(`job ${j.jobId}: lost to another solver (${j.state})`);
+        }
+        if (j.state === 'open' && t?.status === 'skipped' && t.data.declaredMiB !== undefined && t.data.declaredMiB !== ctx.hardware.memoryMiB) {
+          // Skipped for want of memory by an earlier life of this node that declared less (or more).
+          ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'waiting', { reason: 'this node declares other hardware now', declaredMiB: undefined });
+          continue;
         }
         if (j.state === 'open') {
           // One job inspected at a time: each inspection is a worker process that trains two steps.

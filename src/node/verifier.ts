@@ -66,6 +66,8 @@ export interface VerifyTaskData extends Record<string, unknown> {
   checkedSlots?: number[];
   /** Fault tests only: a griefing watcher challenged this honest result with this story. */
   grief?: Grief;
+  /** The result (committed root) the task is about: a job reopened and solved again is a new task. */
+  root?: string;
 }
 
 // replay.ts loads the training engine; the daemon needs only its segment draw, for the watcher.
@@ -84,6 +86,15 @@ export function createVerifier(ctx: NodeContext): Verifier {
   // watches whatever its replay says, and defend the n-th story in the dispute (adversary.ts).
   const griefs = faultList(ctx.faults, 'griefs', GRIEFS);
   const GRIEFS_USED = 'griefs:used';
+
+  /**
+   * This node's task of `role` for the job's current result, or undefined when there is none: a task
+   * recorded for an earlier result (the job was reopened and solved again, a new verifier round) is over.
+   */
+  const taskOf = (j: JobRow, role: 'verifier' | 'watcher') => {
+    const t = ctx.state.tasks.get<VerifyTaskData>(j.jobId, role);
+    return t && t.data.root !== undefined && t.data.root !== j.root ? undefined : t;
+  };
 
   const solverPeerOf = (j: JobRow) => (j.solverNode === null ? undefined : ctx.identities.byNode(j.solverNode)?.peerId);
 
@@ -191,10 +202,10 @@ export function createVerifier(ctx: NodeContext): Verifier {
   async function verify(j: JobRow, slot: number): Promise<void> {
     const v = j.verification!;
     const s = v.slots[slot];
-    let t = ctx.state.tasks.get<VerifyTaskData>(j.jobId, 'verifier');
+    let t = taskOf(j, 'verifier');
     if (s.status === 'drawn' && (!t || t.status === 'replaying')) {
       const probes = probePositions({ seed: v.seed!, verifier: ctx.address, samples: j.samples, steps: j.steps, checkpointInterval: j.checkpointInterval });
-      ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'replaying', { probes, slot });
+      ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'verifier', 'replaying', { probes, slot, root: j.root! }, { replace: true });
       const lazy = ctx.faults.has('lazy-verifier');
       // A lazy verifier (fault tests only) agrees without replaying and makes its probes up.
       const replays = lazy
@@ -242,7 +253,7 @@ export function createVerifier(ctx: NodeContext): Verifier {
     const { drawSegments } = await replayModule();
     const salt = randomBytes(16).toString('hex');
     const segments = drawSegments(`0x${salt}${salt}`, `${j.jobId}:${me()}:watch`, j.checkpoints, 1);
-    ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'watcher', 'replaying', { salt: `0x${salt}` as Hex });
+    ctx.state.tasks.put<VerifyTaskData>(j.jobId, 'watcher', 'replaying', { salt: `0x${salt}` as Hex, root: j.root! }, { replace: true });
     const replays = await replay(j, 'watcher', segments);
     const used = Number(ctx.state.kv.get(GRIEFS_USED) ?? 0);
     const grief = griefs?.[used];
@@ -265,7 +276,7 @@ export function createVerifier(ctx: NodeContext): Verifier {
 
   /** Watcher: compares the probes verifiers revealed in the segments it replayed with its own states. */
   async function checkRevealed(j: JobRow): Promise<void> {
-    const t = ctx.state.tasks.get<VerifyTaskData>(j.jobId, 'watcher');
+    const t = taskOf(j, 'watcher');
     const v = j.verification;
     if (!t?.data.replays || !v?.seed) return;
     const checked = new Set(t.data.checkedSlots ?? []);
@@ -346,14 +357,14 @@ export function createVerifier(ctx: NodeContext): Verifier {
           }
           const mySlot = v.slots.findIndex((s) => s.verifier.toLowerCase() === me() && s.status !== 'replaced');
           if (ctx.roles.has('verifier') && mySlot >= 0 && v.seed) {
-            const t = ctx.state.tasks.get(j.jobId, 'verifier');
+            const t = taskOf(j, 'verifier');
             if (!t || ['replaying', 'replayed', 'committed'].includes(t.status)) run(`v:${key}`, () => verify(j, mySlot), 500);
             continue;
           }
         }
         if (ctx.roles.has('watcher') && j.state === 'submitted') {
           const drawn = v?.slots.some((s) => s.verifier.toLowerCase() === me()) ?? false;
-          const t = ctx.state.tasks.get(j.jobId, 'watcher');
+          const t = taskOf(j, 'watcher');
           if (!drawn && (t === undefined || t.status === 'replaying')) run(`w:${key}`, () => watch(j));
           else if (t && t.status === 'agreed') run(`wp:${key}`, () => checkRevealed(j), 1000);
         }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { VeritrainError } from '../errors.ts';
 import type { JobSpec } from '../train/spec.ts';
 import type { SolverCheat } from '../verify/dispute/cheats.ts';
+import { WORKER_EXEC_ARGV, workerEnv } from './launch.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -94,8 +95,9 @@ export interface StartTaskOptions {
 }
 
 export function startTask(task: WorkerTask, opts: StartTaskOptions = {}): RunningTask {
-  const child: ChildProcess = spawn(process.execPath, [...(opts.execArgv ?? []), WORKER, JSON.stringify(task)], {
+  const child: ChildProcess = spawn(process.execPath, [...WORKER_EXEC_ARGV, ...(opts.execArgv ?? []), WORKER, JSON.stringify(task)], {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    env: workerEnv(),
   });
   const lines: WorkerLine[] = [];
   let buf = '';
