@@ -3,15 +3,15 @@
 // daemons' own (`--fault cheats=...`, `--fault griefs=...`, src/verify/dispute/adversary.ts): a
 // cheating solver trains with its cheat, publishes and commits the states of that run and defends
 // them in the dispute; the honest verifiers replay, disagree, commit, reveal and challenge; both
-// sides' dispute processes play the game against the real judges down to one binary32 op. Cases
-// (a) fake work and (g) a lazy verifier are in test/network-faults.test.ts.
+// sides' dispute processes play the game against the real judges down to one binary32 op. Case
+// (g), a lazy verifier, is in test/network-faults.test.ts.
 //   honest job A                     → solved by solver-2: the result a copier copies
-//   solver-1 with cheats=bit-flip,skip,wrong-batch,wrong-update,copy,silent, six jobs at once
-//     (b) one flipped bit, (c) skipped steps, (d) a wrong batch, (e) a wrong optimizer update,
-//     (f) job A's commitments replayed as its own, (i) a bit flip whose solver falls silent at the
+//   solver-1 with cheats=fake-work,bit-flip,skip,wrong-batch,wrong-update,copy,silent, seven jobs
+//     at once: (a) random weights, (b) one flipped bit, (c) skipped steps, (d) a wrong batch,
+//     (e) a wrong optimizer update, (f) job A's commitments replayed as its own, (i) a bit flip whose solver falls silent at the
 //     op level → every one is challenged and lost by the cheat (judged, or by timeout for (i));
 //     one of the reopened jobs is then solved by an honest solver and verified in a second round
-//   watcher-2 with griefs=loud,silent against honest solver-2, two jobs
+//   watcher-1, restarted with griefs=loud,silent, against honest solver-2, two jobs
 //     (h) a griefing challenger → loses the dispute, (i) a griefer silent after the first level →
 //     loses by timeout
 import assert from 'node:assert/strict';
@@ -26,16 +26,16 @@ import { mnistSpec, EXAMPLES, skipChallengeWindow, startTestNet, type TestNet } 
 
 let net: TestNet;
 let submitter: ChainClient;
-const CHEATS = ['bit-flip', 'skip', 'wrong-batch', 'wrong-update', 'copy', 'silent'];
+const CHEATS = ['fake-work', 'bit-flip', 'skip', 'wrong-batch', 'wrong-update', 'copy', 'silent'];
 
 before(async () => {
   net = await startTestNet(
     // solver-1 declares too little memory until job A is solved by solver-2.
-    { solvers: 2, verifiers: 3, watchers: 2, args: { 'solver-1': ['--memory', '64'] } },
+    { solvers: 2, verifiers: 3, watchers: 1, args: { 'solver-1': ['--memory', '64'] } },
     // Six jobs are verified at once on two cores that CI shares with another test file: 30 s to
-    // replay and commit, 5 s to reveal and to dispute a probe; a dispute move has 60 s (a dispute
+    // replay and commit, 5 s to reveal and to dispute a probe; a dispute move has 45 s (a dispute
     // process that starts when the challenge comes took ~30 s to be ready in such a run).
-    { params: { priorityWindow: 1, minChallengeWindow: 4, commitPeriod: 30, revealPeriod: 5, probeDisputePeriod: 5, moveTimeout: 60 } },
+    { params: { priorityWindow: 1, minChallengeWindow: 4, commitPeriod: 30, revealPeriod: 5, probeDisputePeriod: 5, moveTimeout: 45 } },
   );
   const keys = await openKeystore({ dataDir: net.clientDir, passphrase: DEVNET_PASSPHRASE, scryptN: DEVNET_SCRYPT_N });
   submitter = connect({ deployment: net.devnet.deployment, account: keys.account, pollingInterval: 100 });
@@ -81,7 +81,7 @@ async function settledDispute(jobId: bigint, timeoutMs: number) {
   return { game: String(opened.args.gameId), challenger: challengerName(String(opened.args.challenger))!, solverWon: settled.args.solverWon as boolean };
 }
 
-test('cheating solvers through the network: (b) flipped bit, (c) skipped steps, (d) wrong batch, (e) wrong update, (f) copied commitments, (i) silent mid-dispute: each challenged by the verifiers and lost', async () => {
+test('cheating solvers through the network: (a) fake work, (b) flipped bit, (c) skipped steps, (d) wrong batch, (e) wrong update, (f) copied commitments, (i) silent mid-dispute: each challenged by the verifiers and lost', async () => {
   const a = await post();
   await net.waitJob(a, 'submitted', 60_000);
   assert.equal((await getJob(net.chain, a)).solver.toLowerCase(), addressOf('solver-2'));
@@ -104,16 +104,26 @@ test('cheating solvers through the network: (b) flipped bit, (c) skipped steps, 
     assert.equal(d.solverWon, false, `job ${j} (${cheat}): the cheat lost`);
     const events = await net.events(j);
     // The verifiers replayed the cheat's own checkpoints and found the segment its run left; the
-    // copier's list is not what its root commits to.
-    assert.ok(events.some((e) => e.eventName === 'Revealed' && e.args.agree === false), `job ${j} (${cheat}): a verifier revealed disagreement`);
+    // copier's list is not what its root commits to. (Their reveals may never come: a dispute that
+    // ends first reopens the job, which ends the round.)
+    assert.ok(
+      ['verifier-1', 'verifier-2', 'verifier-3'].some((v) => new RegExp(`job ${j}: replayed segments [\\d, ]+: MISMATCH; committed`).test(net.log(v))),
+      `job ${j} (${cheat}): a drawn verifier replayed, disagreed and committed`,
+    );
     if (cheat === 'copy') assert.match(net.log('solver-1'), new RegExp(`job ${j}: submitted job ${a}'s result as its own`));
     assert.ok(!events.some((e) => e.eventName === 'Revealed' && e.args.agree === true), `job ${j} (${cheat}): no verifier agreed with the cheat`);
     assert.match(net.log('solver-1'), new RegExp(`job ${j}: defending the cheat ${cheat}`));
     await net.waitLog(d.challenger, new RegExp(`dispute ${d.game} \\(job ${j}\\): won`), 30_000);
     // The cheats that show their states are followed down to the op level (3-4), a skipped step to
-    // the ops of the step (2); the silent one loses by the deadline, the copier shows nothing.
+    // the ops of the step (2), made-up weights at least to the steps (1); the silent one loses by
+    // the deadline, the copier shows nothing.
     const challengerLog = net.log(d.challenger);
-    const end = cheat === 'silent' ? 'timeout at level [234]' : cheat === 'copy' ? '\\w+ at level \\d' : cheat === 'skip' ? '\\w+ at level [234]' : '\\w+ at level [34]';
+    const end = {
+      silent: 'timeout at level [234]',
+      copy: '\\w+ at level \\d',
+      skip: '\\w+ at level [234]',
+      'fake-work': '\\w+ at level [1234]',
+    }[cheat] ?? '\\w+ at level [34]';
     assert.match(challengerLog, new RegExp(`dispute ${d.game} \\(job ${j}\\): ${end}`), `job ${j} (${cheat}): the dispute reached ${end}`);
     cheated.add(cheat);
     // The job is open again. The submitter takes it back (so no later test solves it), except the
@@ -146,17 +156,17 @@ test('cheating solvers through the network: (b) flipped bit, (c) skipped steps, 
 
 test('griefing challengers against an honest solver through the network: (h) one that plays the dispute loses it, (i) one that falls silent after the first level loses by timeout', async () => {
   // solver-1's cheat list is used up: it claims nothing. solver-2 solves honestly.
-  await net.cluster.restart('watcher-2', ['--fault', 'griefs=loud,silent']);
+  await net.cluster.restart('watcher-1', ['--fault', 'griefs=loud,silent']);
   const wonBefore = (await reputationOf(net.chain, nodeIdOf('solver-2'))).disputesWon;
   const jobs = [await post({ verifiers: 0, samples: 0, window: 120 }), await post({ verifiers: 0, samples: 0, window: 120 })];
-  const griefOf = await taskFieldOf('watcher-2', 'watcher', 'grief', jobs, 'watcher-2 to grief both jobs');
+  const griefOf = await taskFieldOf('watcher-1', 'watcher', 'grief', jobs, 'watcher-1 to grief both jobs');
   assert.deepEqual([...griefOf.values()].sort(), ['loud', 'silent']);
   for (const j of jobs) {
     const grief = griefOf.get(j)!;
     const d = await settledDispute(j, 240_000);
-    assert.equal(d.challenger, 'watcher-2', `job ${j}: the griefer challenged`);
+    assert.equal(d.challenger, 'watcher-1', `job ${j}: the griefer challenged`);
     assert.equal(d.solverWon, true, `job ${j} (${grief}): the honest solver won`);
-    assert.match(net.log('watcher-2'), new RegExp(`job ${j}: defending the cheat grief-${grief}`));
+    assert.match(net.log('watcher-1'), new RegExp(`job ${j}: defending the cheat grief-${grief}`));
     await net.waitLog('solver-2', new RegExp(`dispute ${d.game} \\(job ${j}\\): won`), 30_000);
     const solverLog = net.log('solver-2');
     if (grief === 'silent') assert.match(solverLog, new RegExp(`dispute ${d.game} \\(job ${j}\\): timeout at level 1`), 'the silent griefer loses by timeout at the step level');

@@ -26,7 +26,6 @@ import {
 } from '../chain/market.ts';
 import { ensureAllowance } from '../chain/token.ts';
 import { reputationScore } from '../chain/reputation.ts';
-import { sha256Hex, utf8 } from '../engine/hash.ts';
 import { readChainFromCheckpoints } from '../train/checkpoint.ts';
 import type { JobSpec } from '../train/spec.ts';
 import { alive } from '../chain/devnet.ts';
@@ -266,10 +265,7 @@ export function createSolver(ctx: NodeContext): Solver {
     if (ctx.state.tasks.get<SolverTaskData>(j.jobId, 'solver')?.data.cheat === 'copy') return copy(j);
     const cks = ctx.state.checkpoints.list(j.jobId, ctx.address);
     if (cks.length !== j.checkpoints) throw new Error(`have ${cks.length} of ${j.checkpoints} checkpoints`);
-    // A cheating solver (fault tests only): commits to states it never computed, consistently, so
-    // its list matches its root and only a replay can tell.
-    const fake = ctx.faults.has('fake-work');
-    const hashes = cks.map((c) => (fake ? sha256Hex(utf8(`fake:${c.stateHash}`)) : c.stateHash));
+    const hashes = cks.map((c) => c.stateHash);
     const list: CheckpointList = {
       v: 1,
       jobId: j.jobId.toString(),

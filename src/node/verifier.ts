@@ -38,7 +38,7 @@ import { GRIEFS, faultList, type Grief } from '../verify/dispute/cheats.ts';
 import { checkListAgainstChain, checkpointSteps, decodeCheckpointList, parseSpecBlob, type CheckpointList } from './artifacts.ts';
 import { askPeers, ensureBlob, jobIdHex, keyedRunner, say, type NodeContext } from './context.ts';
 import type { JobRow, Role } from './state.ts';
-import { runTask } from './work.ts';
+import { runTask, WorkerError, type WorkerLine } from './work.ts';
 
 export interface Replayed {
   segment: number;
@@ -161,9 +161,34 @@ export function createVerifier(ctx: NodeContext): Verifier {
       work.push({ index: s, fromPath: from ? join(ctx.store.dir, from.blob) : null, probeStep: ends[s] - 1, toStep: ends[s] });
     }
     ctx.log(`job ${j.jobId}: ${role} replays segment${segments.length > 1 ? 's' : ''} ${segments.join(', ')}`);
-    const lines = await runTask({ kind: 'replay', spec, baseDir: ctx.dataDir, threads: ctx.threads, segments: work });
+    const task = { kind: 'replay', spec, baseDir: ctx.dataDir, threads: ctx.threads } as const;
+    let lines: WorkerLine[];
+    const refused = new Map<number, string>();
+    try {
+      lines = await runTask({ ...task, segments: work });
+    } catch (e) {
+      if (!(e instanceof WorkerError) || e.workerError === undefined) throw e;
+      // The engine refused a replay (non-finite values from the committed start, a start that does
+      // not decode or hash to its state): the solver's states cannot be what honest training gives,
+      // which is a disagreement, not a reason to stall. Which segment: each alone.
+      lines = [];
+      for (const w of work) {
+        try {
+          lines.push(...(await runTask({ ...task, segments: [w] })));
+        } catch (e2) {
+          if (!(e2 instanceof WorkerError) || e2.workerError === undefined) throw e2;
+          refused.set(w.index, e2.message.split('\n')[0]);
+        }
+      }
+    }
     const out: Replayed[] = [];
     for (const seg of segments) {
+      if (refused.has(seg)) {
+        ctx.log(`job ${j.jobId}: the replay of segment ${seg} from the solver's checkpoint fails (${refused.get(seg)}): disagree`);
+        out.push({ segment: seg, probeHash: '0'.repeat(64), endHash: '', expected: list.checkpoints[seg].stateHash, agree: false });
+        await say(ctx, 'attestation', { jobId: jobIdHex(j.jobId), segment: seg, fromHash: seg === 0 ? '0'.repeat(64) : list.checkpoints[seg - 1].stateHash, toHash: '0'.repeat(64), verdict: 'disagree' });
+        continue;
+      }
       const l = lines.find((x) => x.type === 'replayed' && x.index === seg);
       if (!l || l.type !== 'replayed') throw new Error(`the replay of segment ${seg} reported nothing`);
       const expected = list.checkpoints[seg].stateHash;

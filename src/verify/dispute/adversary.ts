@@ -131,6 +131,8 @@ export function cheatFor(name: NodeCheat, spec: JobSpec, baseDir: string, detail
     return { kind: 'bit-flip', step: at, op, element, bit: 31 };
   };
   switch (name) {
+    case 'fake-work':
+      return { kind: 'fake-work', seed: 1 };
     case 'bit-flip':
     case 'silent':
       return flip(step);

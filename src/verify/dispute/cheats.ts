@@ -3,7 +3,7 @@
 // the daemon only parses and records names, its compute and dispute processes play them.
 
 /** What a cheating solver daemon does with the jobs it claims, in claim order. */
-export const SOLVER_CHEATS = ['bit-flip', 'skip', 'wrong-batch', 'wrong-update', 'copy', 'silent'] as const;
+export const SOLVER_CHEATS = ['fake-work', 'bit-flip', 'skip', 'wrong-batch', 'wrong-update', 'copy', 'silent'] as const;
 export type SolverCheat = (typeof SOLVER_CHEATS)[number];
 /** What a griefing watcher daemon does to the jobs it watches, in order. */
 export const GRIEFS = ['loud', 'silent'] as const;
