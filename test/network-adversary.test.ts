@@ -103,14 +103,10 @@ test('cheating solvers through the network: (a) fake work, (b) flipped bit, (c) 
     const d = await settledDispute(j, 300_000);
     assert.equal(d.solverWon, false, `job ${j} (${cheat}): the cheat lost`);
     const events = await net.events(j);
-    // The verifiers replayed the cheat's own checkpoints and found the segment its run left; the
-    // copier's list is not what its root commits to. (Their reveals may never come: a dispute that
-    // ends first reopens the job, which ends the round.)
-    assert.ok(
-      ['verifier-1', 'verifier-2', 'verifier-3'].some((v) => new RegExp(`job ${j}: replayed segments [\\d, ]+: MISMATCH; committed`).test(net.log(v))),
-      `job ${j} (${cheat}): a drawn verifier replayed, disagreed and committed`,
-    );
-    if (cheat === 'copy') assert.match(net.log('solver-1'), new RegExp(`job ${j}: submitted job ${a}'s result as its own`));
+    // The challenger (a drawn verifier or the watcher) replayed the cheat's own checkpoints and
+    // found the segment its run left (for made-up weights: a replay the engine refuses; for the
+    // copier: a list that is not what its root commits to).
+    assert.match(net.log(d.challenger), new RegExp(`job ${j}: MISMATCH at segment`), `job ${j} (${cheat}): the challenger replayed and disagreed`);
     assert.ok(!events.some((e) => e.eventName === 'Revealed' && e.args.agree === true), `job ${j} (${cheat}): no verifier agreed with the cheat`);
     assert.match(net.log('solver-1'), new RegExp(`job ${j}: defending the cheat ${cheat}`));
     await net.waitLog(d.challenger, new RegExp(`dispute ${d.game} \\(job ${j}\\): won`), 30_000);
