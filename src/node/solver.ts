@@ -297,6 +297,8 @@ export function createSolver(ctx: NodeContext): Solver {
     ctx.state.results.put({ jobId: j.jobId, root, modelHash, list: listHash, solver: ctx.address, at: Date.now() });
     ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'submitted', { root, list: listHash });
     ctx.log(`job ${j.jobId}: result submitted (model ${modelHash.slice(0, 14)})`);
+    // A cheat (fault tests) expects its dispute: its dispute process loads now, not when it comes.
+    if (ctx.state.tasks.get<SolverTaskData>(j.jobId, 'solver')?.data.cheat) ctx.warmDisputes?.();
     await say(ctx, 'result', { jobId: jobIdHex(j.jobId), root, modelHash, list: listHash });
   }
 
@@ -324,6 +326,7 @@ export function createSolver(ctx: NodeContext): Solver {
     ctx.state.results.put({ jobId: j.jobId, root: other.root!, modelHash: other.modelHash!, list: listHash, solver: ctx.address, at: Date.now() });
     ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'submitted', { root: other.root!, list: listHash });
     ctx.log(`job ${j.jobId}: submitted job ${other.jobId}'s result as its own (copy, fault test)`);
+    ctx.warmDisputes?.();
     await say(ctx, 'result', { jobId: jobIdHex(j.jobId), root: other.root!, modelHash: other.modelHash!, list: listHash });
   }
 
