@@ -108,8 +108,8 @@ export function createSolver(ctx: NodeContext): Solver {
       ctx.state.tasks.put(j.jobId, 'solver', 'waiting', { reason: (e as Error).message.split('\n')[0] });
       return;
     }
-    const skip = (reason: string) => {
-      ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'skipped', { reason });
+    const skip = (reason: string, data: Partial<SolverTaskData> = {}) => {
+      ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'skipped', { reason, ...data });
       ctx.log(`job ${j.jobId}: skipped (${reason})`);
     };
     if (spec.steps !== j.steps || spec.checkpointInterval !== j.checkpointInterval) {
@@ -123,9 +123,7 @@ export function createSolver(ctx: NodeContext): Solver {
     // docs/verification.md §1: a manifest that is not what the spec and data give commits to other work.
     if (!ins.manifestOk) return skip(`its manifest hash ${j.manifestHash} is not the ${ins.manifestHash} its spec and data give`);
     if (ins.peakRssMiB > ctx.hardware.memoryMiB) {
-      skip(`needs ~${Math.ceil(ins.peakRssMiB)} MiB, this node declares ${ctx.hardware.memoryMiB}`);
-      ctx.state.tasks.put<SolverTaskData>(j.jobId, 'solver', 'skipped', { declaredMiB: ctx.hardware.memoryMiB });
-      return;
+      return skip(`needs ~${Math.ceil(ins.peakRssMiB)} MiB, this node declares ${ctx.hardware.memoryMiB}`, { declaredMiB: ctx.hardware.memoryMiB });
     }
     const estSec = (ins.stepMs * spec.steps) / 1000;
     if (estSec * SAFETY + 10 > j.duration) return skip(`needs ~${Math.ceil(estSec)} s of training, the job allows ${j.duration} s`);
