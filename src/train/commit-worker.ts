@@ -1,9 +1,10 @@
 // The helper thread of tensorCommits (commit.ts): sleeps on the wake counter, then takes subtree
 // tasks of the newest job from the shared claim word until none are left.
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { runCommitTasks, type CommitJob } from './commit.ts';
+import { runCommitTasks, warmHashing, type CommitJob } from './commit.ts';
 
 const { ctl, port } = workerData as { ctl: Int32Array; port: MessagePort };
+warmHashing(); // before the first job, not during it
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, 2, seen);

@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import {
   CHUNK_BYTES, CHUNK_ELEMENTS, chunkOf, commitOf, elementF32, elementU32, equalBytes, openElement, tensorCommit, tensorCommits, tensorTree, verifyOpening,
 } from './commit.ts';
+import { getBackend, setBackend } from '../engine/kernels/current.ts';
+import { createWasmBackend } from '../engine/kernels/wasm/index.ts';
 
 const sha = (...parts: Uint8Array[]) => { const h = createHash('sha256'); for (const p of parts) h.update(p); return new Uint8Array(h.digest()); };
 
@@ -93,5 +95,32 @@ test('tensorCommits on two threads gives the bytes of tensorCommit, for shared a
   for (let round = 0; round < 3; round++) {
     const got = tensorCommits(items);
     items.forEach((it, i) => assert.ok(equalBytes(got[i], tensorCommit(it.shape, it.data)), `round ${round}, ${sizes[i]} elements`));
+  }
+});
+
+test('tensors in a 2-thread WASM backend are hashed on its threads, to the same bytes', async () => {
+  const be = await createWasmBackend({ threads: 2 });
+  const prev = getBackend();
+  try {
+    const sizes = [1, 300, 128 * CHUNK_ELEMENTS, 128 * CHUNK_ELEMENTS + 1, 200_000, 3 * 128 * CHUNK_ELEMENTS - 5];
+    const items = sizes.map((n) => {
+      const data = be.alloc(n);
+      data.set(values(n));
+      return { shape: [n], data };
+    });
+    const bytes = (d: Float32Array) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    const task = (d: Float32Array) => ({ bytes: bytes(d), chunks: Math.ceil(d.length / CHUNK_ELEMENTS), first: 0, height: 0 });
+    // The backend takes tensors in its memory, and refuses others (tensorCommits then uses its helper).
+    assert.ok(be.subtreeRoots!([task(items[0].data), task(items[1].data)]));
+    assert.equal(be.subtreeRoots!([task(items[0].data), task(values(10))]), null);
+    setBackend(be);
+    for (let round = 0; round < 3; round++) {
+      be.idle!(); // a parked pool still takes the next job
+      const got = tensorCommits(items);
+      items.forEach((it, i) => assert.ok(equalBytes(got[i], tensorCommit(it.shape, it.data)), `round ${round}, ${sizes[i]} elements`));
+    }
+  } finally {
+    setBackend(prev);
+    await be.close();
   }
 });

@@ -11,11 +11,13 @@ import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { workerExecArgv } from '../engine/kernels/wasm/pool.ts';
 import { InputError } from '../errors.ts';
-import { sha256Batch } from '../engine/kernels/wasm/sha256.ts';
+import { CHUNK_BYTES, subtreeRoot as merkleSubtreeRoot, warmMerkle, zeroRoot } from '../engine/kernels/wasm/merkle.ts';
 import { LITTLE_ENDIAN } from '../engine/hash.ts';
+import { getBackend } from '../engine/kernels/current.ts';
+import type { SubtreeTask } from '../engine/kernels/backend.ts';
 
-export const CHUNK_ELEMENTS = 256;
-export const CHUNK_BYTES = CHUNK_ELEMENTS * 4;
+export { CHUNK_BYTES };
+export const CHUNK_ELEMENTS = CHUNK_BYTES / 4; // 256
 
 /** binary32 values or u32/i32 integers (labels, token ids, indices): 4 bytes per element. */
 export type TensorData = Float32Array | Uint32Array | Int32Array;
@@ -139,11 +141,17 @@ export function heightOf(chunks: number): number {
   return h;
 }
 
-// Roots of all-padding subtrees by height (padding leaves are bytes32(0)).
-const zeroRoots: Uint8Array[] = [ZERO];
-function zeroRoot(height: number): Uint8Array {
-  while (zeroRoots.length <= height) zeroRoots.push(nodeHash(zeroRoots.at(-1)!, zeroRoots.at(-1)!));
-  return zeroRoots[height];
+/** Digests of few messages through node:crypto (merkle.ts's `few`: one SIMD call costs four). */
+function cryptoBatch(tag: number, data: Uint8Array, len: number, count: number): Uint8Array {
+  const out = new Uint8Array(32 * count);
+  const buf = tag === 0 && len === CHUNK_BYTES ? leafBuf : tag === 1 && len === 64 ? nodeBuf : new Uint8Array(1 + len);
+  buf[0] = tag;
+  for (let i = 0; i < count; i++) {
+    buf.fill(0, 1);
+    buf.set(data.subarray(i * len, Math.min((i + 1) * len, data.length)), 1);
+    out.set(hash('sha256', buf, 'buffer'), 32 * i);
+  }
+  return out;
 }
 
 /**
@@ -151,42 +159,7 @@ function zeroRoot(height: number): Uint8Array {
  * (`bytes`: its little-endian bytes, `chunks` leaves; leaves past the end are padding).
  */
 export function subtreeRoot(bytes: Uint8Array, chunks: number, first: number, height: number): Uint8Array {
-  const live = Math.min(2 ** height, chunks - first);
-  if (live <= 0) return zeroRoot(height);
-  // Leaves with node:crypto (SHA-NI where the CPU has it: faster than WebAssembly for 1 KiB), the
-  // 64-byte nodes four at a time in WebAssembly SIMD (sha256Batch: there one node:crypto call costs
-  // three times the batch's share). The last chunk is zero-padded, as the leaf definition says.
-  let level: Uint8Array = new Uint8Array(32 * live);
-  const full = Math.floor(bytes.length / CHUNK_BYTES);
-  for (let i = 0; i < live; i++) {
-    const c = first + i;
-    if (c < full) leafBuf.set(bytes.subarray(c * CHUNK_BYTES, (c + 1) * CHUNK_BYTES), 1);
-    else {
-      leafBuf.fill(0, 1);
-      leafBuf.set(bytes.subarray(c * CHUNK_BYTES), 1);
-    }
-    level.set(hash('sha256', leafBuf, 'buffer'), 32 * i);
-  }
-  let n = live;
-  for (let h = 0; h < height; h++) {
-    // Pairs of live nodes; a live node paired with padding hashes with the zero root of its height.
-    if (n % 2 === 1) {
-      const padded = new Uint8Array(32 * (n + 1));
-      padded.set(level);
-      padded.set(zeroRoot(h), 32 * n);
-      level = padded;
-      n++;
-    }
-    level = n >= 8 ? sha256Batch(1, level, 64, n / 2) : pairsHashed(level, n / 2);
-    n /= 2;
-  }
-  return level.slice(0, 32);
-}
-
-function pairsHashed(level: Uint8Array, pairs: number): Uint8Array {
-  const out = new Uint8Array(32 * pairs);
-  for (let i = 0; i < pairs; i++) out.set(nodeHash(level.subarray(64 * i, 64 * i + 32), level.subarray(64 * i + 32, 64 * i + 64)), 32 * i);
-  return out;
+  return merkleSubtreeRoot(bytes, chunks, first, height, cryptoBatch);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,6 +198,25 @@ function commitHelper(): Helper | null {
   return (helper = h);
 }
 
+/**
+ * Starts the helper thread ahead of the first tensorCommits of a state this large (it takes
+ * ~20 ms to start, which would otherwise fall on the first checkpoint), and readies this thread's
+ * hashing. Speed only: tensorCommits works without it.
+ */
+export function prepareCommits(items: readonly { data: TensorData }[]): void {
+  let total = 0;
+  for (const it of items) total += chunkCount(it.data.length);
+  if (total < PARALLEL_MIN_CHUNKS) return;
+  if (!getBackend().subtreeRoots) commitHelper(); // else the kernel threads hash (tensorCommits)
+  warmHashing();
+}
+
+/** Compiles and runs the hashing code once on this thread (WebAssembly instance, JIT). */
+export function warmHashing(): void {
+  warmMerkle();
+  subtreeRoot(new Uint8Array(CHUNK_BYTES), 1, 0, 0);
+}
+
 /** What one helper call carries: the tensors' bytes (shared), the tasks and where roots go. */
 export interface CommitJob {
   gen: number;
@@ -255,34 +247,25 @@ export function runCommitTasks(ctl: Int32Array, job: CommitJob): void {
   }
 }
 
-function sharedBytes(data: TensorData): Uint8Array {
-  const b = bytesOf(data);
+function sharedBytes(b: Uint8Array): Uint8Array {
   if (b.buffer instanceof SharedArrayBuffer) return b;
   const s = new Uint8Array(new SharedArrayBuffer(b.length));
   s.set(b);
   return s;
 }
 
-/** tensorCommit of each item, the same bytes, computed on two threads when the items are large. */
-export function tensorCommits(items: readonly { shape: readonly number[]; data: TensorData }[]): Uint8Array[] {
-  let total = 0;
-  for (const it of items) {
-    checkShape(it.shape, it.data);
-    total += chunkCount(it.data.length);
-  }
-  const h = total >= PARALLEL_MIN_CHUNKS ? commitHelper() : null;
-  if (!h) return items.map((it) => tensorCommit(it.shape, it.data));
-  const chunks = items.map((it) => chunkCount(it.data.length));
-  const heights = chunks.map(heightOf);
-  const tasks: number[] = [];
-  chunks.forEach((c, t) => {
-    const th = Math.min(TASK_HEIGHT, heights[t]);
-    for (let first = 0; first < c; first += 2 ** th) tasks.push(t, first, th);
-  });
+/**
+ * Subtree roots (32 bytes per task triple of `tasks`) on the caller and the helper thread; null
+ * without a helper (one core).
+ */
+function helperRoots(bytes: Uint8Array[], chunks: number[], tasks: number[]): Uint8Array | null {
+  const h = commitHelper();
+  if (!h) return null;
+  getBackend().idle?.(); // kernel threads stop polling: the helper needs a core
   const n = tasks.length / 3;
   const job: CommitJob = {
     gen: ++h.gen,
-    bytes: items.map((it) => sharedBytes(it.data)),
+    bytes: bytes.map(sharedBytes),
     chunks,
     tasks: new Int32Array(new SharedArrayBuffer(4 * tasks.length)),
     roots: new Uint8Array(new SharedArrayBuffer(32 * n)),
@@ -304,6 +287,31 @@ export function tensorCommits(items: readonly { shape: readonly number[]; data: 
     const t = tasks[3 * k];
     job.roots.set(subtreeRoot(job.bytes[t], chunks[t], tasks[3 * k + 1], tasks[3 * k + 2]), 32 * k);
   }
+  return job.roots;
+}
+
+/** tensorCommit of each item, the same bytes, computed on two threads when the items are large. */
+export function tensorCommits(items: readonly { shape: readonly number[]; data: TensorData }[]): Uint8Array[] {
+  let total = 0;
+  for (const it of items) {
+    checkShape(it.shape, it.data);
+    total += chunkCount(it.data.length);
+  }
+  if (total < PARALLEL_MIN_CHUNKS) return items.map((it) => tensorCommit(it.shape, it.data));
+  const chunks = items.map((it) => chunkCount(it.data.length));
+  const heights = chunks.map(heightOf);
+  const tasks: number[] = [];
+  chunks.forEach((c, t) => {
+    const th = Math.min(TASK_HEIGHT, heights[t]);
+    for (let first = 0; first < c; first += 2 ** th) tasks.push(t, first, th);
+  });
+  const bytes = items.map((it) => bytesOf(it.data));
+  // The kernel threads when the tensors are in their memory (the state of a job is), else the helper.
+  const backend = getBackend();
+  const subtrees: SubtreeTask[] = [];
+  for (let k = 0; k < tasks.length; k += 3) subtrees.push({ bytes: bytes[tasks[k]], chunks: chunks[tasks[k]], first: tasks[k + 1], height: tasks[k + 2] });
+  const roots = backend.subtreeRoots?.(subtrees) ?? helperRoots(bytes, chunks, tasks);
+  if (!roots) return items.map((it) => tensorCommit(it.shape, it.data));
   // Each tensor's root from its subtree roots (the levels above TASK_HEIGHT).
   const out: Uint8Array[] = [];
   let k = 0;
@@ -314,7 +322,7 @@ export function tensorCommits(items: readonly { shape: readonly number[]; data: 
     }
     const th = Math.min(TASK_HEIGHT, heights[t]);
     let level: Uint8Array[] = [];
-    for (let first = 0; first < c; first += 2 ** th) level.push(job.roots.slice(32 * k, 32 * ++k));
+    for (let first = 0; first < c; first += 2 ** th) level.push(roots.slice(32 * k, 32 * ++k));
     for (let hgt = th; hgt < heights[t]; hgt++) {
       const next: Uint8Array[] = new Array(Math.ceil(level.length / 2));
       for (let i = 0; i < next.length; i++) next[i] = nodeHash(level[2 * i], level[2 * i + 1] ?? zeroRoot(hgt));

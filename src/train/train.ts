@@ -16,6 +16,7 @@ import type { Batch, Model } from './models/types.ts';
 import { clipGradNorm, createOptimizer, learningRate, type Optimizer } from './optim.ts';
 import { specHash, type JobSpec } from './spec.ts';
 import { genesisLink, latestCheckpoint, loadCheckpoint, saveCheckpoint, stateHash } from './checkpoint.ts';
+import { prepareCommits } from './commit.ts';
 
 export interface StepInfo {
   step: number; // steps done so far (1-based after the update)
@@ -69,7 +70,9 @@ export function prepareJob(spec: JobSpec, baseDir: string): Job {
   const { train, test } = splitDataset(ds, spec.testFraction);
   const model = buildModel(spec.model, ds, spec.seed);
   const optimizer = createOptimizer(spec.optimizer, model.params);
-  return { spec, specHash: specHash(spec), train, test, model, optimizer };
+  const job: Job = { spec, specHash: specHash(spec), train, test, model, optimizer };
+  prepareCommits(Object.values(stateTensors(job))); // checkpoints' hashing threads start now
+  return job;
 }
 
 export function batchAt(job: Job, step: number): Batch {

@@ -16,6 +16,14 @@
  * elements (tiles, SIMD lanes, threads), never across k.
  * With `bias` (N values; nn.ts linear's bias add, fused): then C[b,i,j] = f32(C[b,i,j] + bias[j]).
  */
+/** One Merkle subtree of a tensor's commitment tree: its bytes, its chunk count, the subtree's place. */
+export interface SubtreeTask {
+  bytes: Uint8Array;
+  chunks: number;
+  first: number;
+  height: number;
+}
+
 export interface MatmulParams {
   batch: number;
   M: number;
@@ -221,6 +229,16 @@ export interface Backend {
   /** The position of the temporary arena; release(m) frees every temp() array taken since. */
   mark(): number;
   release(mark: number): void;
+  /**
+   * Merkle subtree roots (engine/kernels/wasm/merkle.ts) of tensors in this backend's memory, on
+   * its threads: 32 bytes per task, in order; null when it cannot (no threads, or data elsewhere).
+   */
+  subtreeRoots?(tasks: readonly SubtreeTask[]): Uint8Array | null;
+  /**
+   * Worker threads that poll for the next kernel call stop polling and sleep until it comes, so
+   * other parallel work between calls (hashing a state) gets their cores. Speed only.
+   */
+  idle?(): void;
   /** Release worker threads etc. The backend must not be used afterwards. */
   close?(): Promise<void> | void;
 }

@@ -38,7 +38,7 @@ export interface Heap {
   mark(): number;
   release(mark: number): void;
   /** True when `a` is a view of this heap's memory (its kernels can use it in place). */
-  owns(a: Float32Array): boolean;
+  owns(a: { readonly buffer: ArrayBufferLike }): boolean;
   /** Bytes of memory in use by chunks (resident + arena, high-water). */
   readonly bytes: number;
 }

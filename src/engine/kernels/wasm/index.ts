@@ -7,14 +7,15 @@
 //   const be = createWasmBackendSync({ threads: 2 });   // same, workers finish starting on first use
 //   getDefaultBackend()                                 // one shared instance, created on first call
 import { availableParallelism } from 'node:os';
-import type { Backend } from '../backend.ts';
+import type { Backend, SubtreeTask } from '../backend.ts';
 import { InputError } from '../../../errors.ts';
 import {
   adamwReference, allFiniteReference, binaryReference, col2imReference, gatherRowsReference, im2colReference, gatherStridedReference, scatterAddRowsReference, geluBackwardReference, geluReference, reduceReference, sgdReference, sumAllReference,
   layerNormBackwardReference, layerNormReference, softmaxBackwardReference, softmaxReference, sumSquaresReference, unaryReference,
 } from '../reference.ts';
 import { createHeap, type Heap } from './heap.ts';
-import { compileKernel, createMatmulRunner, instantiateKernel, MAX_THREADS, type KernelTuning } from './kernel.ts';
+import { compileKernel, createMatmulRunner, CTL, instantiateKernel, MAX_CHUNKS, MAX_THREADS, type KernelTuning } from './kernel.ts';
+import { KIND_MERKLE, runMerkleTask, TASK_WORDS, writeTask } from './merkle.ts';
 import { createThreadPool, type ThreadPool } from './pool.ts';
 import { compileVec, createVecKernels, type VecTuning } from './vec.ts';
 
@@ -56,6 +57,29 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
   const pool: ThreadPool | undefined = threads > 1 ? createThreadPool(modules, heap.memory, threads - 1, { spin: opts.spin }) : undefined;
   const runner = createMatmulRunner({ heap, kernel, threads, dispatch: pool?.dispatch, tuning: opts.tuning });
   const vec = createVecKernels({ heap, module: modules.vec, threads, dispatch: pool?.dispatch, tuning: opts.tuning });
+
+  // Subtree roots on the pool: its workers are still polling right after a step, so they take the
+  // tasks at once (a helper thread woken from sleep can wait milliseconds for a core).
+  function subtreeRoots(tasks: readonly SubtreeTask[]): Uint8Array | null {
+    if (!pool || tasks.length < 2 || tasks.length > MAX_CHUNKS || !tasks.every((t) => heap.owns(t.bytes))) return null;
+    const m = heap.mark();
+    try {
+      const table = heap.tempBytes(4 * TASK_WORDS * tasks.length);
+      const roots = heap.tempBytes(32 * tasks.length);
+      const buffer = heap.memory.buffer;
+      const words = new Int32Array(buffer, table, TASK_WORDS * tasks.length);
+      tasks.forEach((t, k) => writeTask(words, TASK_WORDS * k, t));
+      const ctl = new Int32Array(buffer, 0, CTL.MSG);
+      ctl[CTL.KIND] = KIND_MERKLE;
+      ctl[CTL.JOB] = table;
+      ctl[CTL.JOB + 1] = roots;
+      pool.dispatch(threads, tasks.length, (k) => runMerkleTask(buffer, k));
+      return new Uint8Array(buffer, roots, 32 * tasks.length).slice();
+    } finally {
+      heap.release(m);
+    }
+  }
+
   return {
     name: `wasm-simd128-t${threads}`,
     threads,
@@ -87,6 +111,8 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
     mark: heap.mark,
     release: heap.release,
     ready: async () => { await pool?.ready(); },
+    subtreeRoots: pool ? subtreeRoots : undefined,
+    idle: () => pool?.park(),
     close: async () => { await pool?.close(); },
   };
 }

@@ -29,9 +29,10 @@ export const CTL = {
   READY: 0, // workers that have started
   ERROR: 2, // 1 when a worker failed; message bytes at MSG
   QUIT: 3,
-  KIND: 4, // the job's kind: 0 matmul (JOB), 1 elementwise (vec.ts)
+  KIND: 4, // the job's kind: 0 matmul (JOB), 1 elementwise (vec.ts), 2 Merkle subtrees (merkle.ts)
   CLAIM: 5, // epoch (8 bits) | chunks (12 bits) | next unclaimed chunk (12 bits), see pool.ts
   COMPLETED: 6, // chunks of the current job finished
+  PARK: 7, // bumped by park(): workers stop polling for the next job and sleep (pool.ts)
   JOB: 8, // job descriptor: JOB_FIELDS words
   MSG: 64, // error message: length word, then UTF-8 bytes
   GEN: 512, // one generation word per worker, 16 words (a cache line) apart

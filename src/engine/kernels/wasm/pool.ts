@@ -9,6 +9,7 @@
 //           epoch, bumps GEN[w] and notifies worker w for w = 1..T-1, takes chunks until none are
 //           left, then polls and finally waits (Atomics.wait) until COMPLETED = chunks.
 //   worker: polls, then sleeps on GEN[w]; on a new generation takes chunks until none are left.
+//           A bump of PARK (park()) ends the polling early: the worker sleeps at once.
 // A worker reads the descriptor only after it owns a chunk, and the caller rewrites it only after
 // every chunk is done, so a worker can never mix two jobs (a stale claim attempt fails its CAS).
 // Atomics give the ordering: the caller's writes of the operands happen before the CLAIM store,
@@ -26,6 +27,11 @@ export interface ThreadPool {
   readonly dispatch: Dispatch;
   /** Resolves when every worker has started. */
   ready(): Promise<void>;
+  /**
+   * Workers still polling for the next job stop and sleep until it comes, leaving their cores to
+   * other threads (call before other parallel work between kernel calls, e.g. hashing a state).
+   */
+  park(): void;
   /** Ends the workers. The pool must not be used afterwards. */
   close(): Promise<void>;
 }
@@ -180,5 +186,9 @@ export function createThreadPool(modules: PoolModules, memory: WasmMemory, worke
     await Promise.all(threads.map((t) => t.terminate()));
   }
 
-  return { workers, dispatch, ready, close };
+  function park(): void {
+    Atomics.add(ctl, CTL.PARK, 1);
+  }
+
+  return { workers, dispatch, ready, park, close };
 }

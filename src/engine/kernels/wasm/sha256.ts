@@ -39,16 +39,22 @@ export function sha256Batch(tag: number, data: Uint8Array, len: number, count: n
   const stride = 64 * blocks;
   const groups = Math.ceil(count / 4);
   const outAt = MSG + 4 * groups * stride;
-  const need = outAt + 128 * groups;
+  // The input is first copied whole behind the digests, then each message from there within the
+  // module's memory: one copy from a SharedArrayBuffer (the kernels' heap) costs as much as a
+  // thousand small ones would in overhead.
+  const dataAt = outAt + 128 * groups;
+  const used = data.subarray(0, Math.min(data.length, count * len));
+  const need = dataAt + used.length;
   if (need > w.memory.buffer.byteLength) w.memory.grow(Math.ceil((need - w.memory.buffer.byteLength) / 65536));
   const mem = new Uint8Array(w.memory.buffer);
+  mem.set(used, dataAt);
   mem.fill(0, MSG, outAt);
   const bits = msgLen * 8;
   for (let i = 0; i < count; i++) {
     const at = MSG + i * stride;
     if (pre) mem[at] = tag;
     const from = i * len;
-    if (from < data.length) mem.set(data.subarray(from, Math.min(from + len, data.length)), at + pre);
+    if (from < used.length) mem.copyWithin(at + pre, dataAt + from, dataAt + Math.min(from + len, used.length));
     mem[at + msgLen] = 0x80;
     // The message length in bits, big-endian, in the last 8 bytes (lengths < 2^32 bits).
     const end = at + stride;

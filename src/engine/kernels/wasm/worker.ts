@@ -3,6 +3,7 @@
 // for the protocol.
 import { workerData } from 'node:worker_threads';
 import { CTL, MSG_BYTES, genIndex, instantiateKernel, readJob, runShare } from './kernel.ts';
+import { KIND_MERKLE, runMerkleTask, warmMerkle } from './merkle.ts';
 import { takeChunks, type PoolModules } from './pool.ts';
 import { instantiateVec, runVecShare, VARGS_BYTE } from './vec.ts';
 import type { WasmMemory } from './wasm-api.ts';
@@ -31,18 +32,25 @@ function reportError(e: unknown): void {
 }
 
 let gen = Atomics.load(ctl, gi);
+// PARK as it was when the current job came: a park() from then on (even one made before this worker
+// finished its last chunk) ends the polling that follows the job.
+let parked = Atomics.load(ctl, CTL.PARK);
 Atomics.add(ctl, CTL.READY, 1);
 Atomics.notify(ctl, CTL.READY);
+warmMerkle(); // the first state hash then runs at full speed (a job that comes meanwhile waits ~1 ms)
 for (;;) {
-  for (let s = 0; s < spin && Atomics.load(ctl, gi) === gen; s++) pause();
+  for (let s = 0; s < spin && Atomics.load(ctl, gi) === gen && Atomics.load(ctl, CTL.PARK) === parked; s++) pause();
   Atomics.wait(ctl, gi, gen);
   const g = Atomics.load(ctl, gi);
   if (g === gen) continue;
   gen = g;
+  parked = Atomics.load(ctl, CTL.PARK);
   if (Atomics.load(ctl, CTL.QUIT)) break;
   // The descriptor is read per chunk, after the chunk is ours (pool.ts).
   takeChunks(ctl, (c) => {
-    if (ctl[CTL.KIND] === 0) runShare(matmul, readJob(ctl), c);
+    const kind = ctl[CTL.KIND];
+    if (kind === 0) runShare(matmul, readJob(ctl), c);
+    else if (kind === KIND_MERKLE) runMerkleTask(memory.buffer, c);
     else runVecShare(vec, ctl, args, c);
   }, reportError);
 }
