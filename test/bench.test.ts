@@ -18,10 +18,13 @@ test('bench/run.ts --json --quick reports every figure', { timeout: 120_000 }, (
     for (const k of ['ours1/tfjs', 'ours2/tfjs', 'ours1/ort1', 'ours2/ort2', 'ours2/ours1']) positive(j.matmul.ratios[n][k], `matmul ${n} ${k}`);
   }
   positive(j.matmul.tfjsThreads, 'tfjsThreads');
+  positive(j.matmul.ceiling.mulAdd, 'ceiling mulAdd');
+  positive(j.matmul.ceiling.tile, 'ceiling tile');
+  for (const n of j.matmul.sizes) positive(j.matmul.ofTile[n], `ours1 of the tile at ${n}`);
   for (const m of ['mlp', 'gpt']) {
     const t = j.training[m];
     for (const w of ['ours1', 'ours2']) {
-      for (const k of ['stepsPerSec', 'msPerStep', 'peakRssSampledMB', 'maxRssMB', 'stateHashMs', 'checkpointInterval', 'stateHashPctOfInterval', 'timedSteps', 'lastLoss']) {
+      for (const k of ['stepsPerSec', 'msPerStep', 'peakRssSampledMB', 'maxRssMB', 'stateHashMs', 'stateHashMeanMs', 'stateHashFirstMs', 'hashEvery', 'checkpointInterval', 'stateHashPctOfInterval', 'timedSteps', 'lastLoss']) {
         positive(t[w][k], `${m} ${w} ${k}`);
       }
     }
