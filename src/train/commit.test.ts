@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  CHUNK_BYTES, CHUNK_ELEMENTS, chunkOf, commitOf, elementF32, elementU32, equalBytes, openElement, tensorCommit, tensorCommits, tensorTree, verifyOpening,
+  CHUNK_BYTES, CHUNK_ELEMENTS, chunkOf, commitOf, elementF32, elementU32, equalBytes, openElement, subtreeRoot, tensorCommit, tensorCommits, tensorTree, verifyOpening,
 } from './commit.ts';
 import { getBackend, setBackend } from '../engine/kernels/current.ts';
 import { createWasmBackend } from '../engine/kernels/wasm/index.ts';
@@ -113,6 +113,12 @@ test('tensors in a 2-thread WASM backend are hashed on its threads, to the same 
     // The backend takes tensors in its memory, and refuses others (tensorCommits then uses its helper).
     assert.ok(be.subtreeRoots!([task(items[0].data), task(items[1].data)]));
     assert.equal(be.subtreeRoots!([task(items[0].data), task(values(10))]), null);
+    // More tasks than one pool job takes (4,095): one leaf each, against subtreeRoot on this thread.
+    const big = be.alloc(4100 * CHUNK_ELEMENTS);
+    big.set(values(big.length));
+    const leaves = Array.from({ length: 4100 }, (_, c) => ({ bytes: bytes(big), chunks: 4100, first: c, height: 0 }));
+    const roots = be.subtreeRoots!(leaves)!;
+    for (const c of [0, 1, 4094, 4095, 4096, 4099]) assert.ok(equalBytes(roots.subarray(32 * c, 32 * c + 32), subtreeRoot(bytes(big), 4100, c, 0)), `leaf ${c}`);
     setBackend(be);
     for (let round = 0; round < 3; round++) {
       be.idle!(); // a parked pool still takes the next job

@@ -61,7 +61,7 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
   // Subtree roots on the pool: its workers are still polling right after a step, so they take the
   // tasks at once (a helper thread woken from sleep can wait milliseconds for a core).
   function subtreeRoots(tasks: readonly SubtreeTask[]): Uint8Array | null {
-    if (!pool || tasks.length < 2 || tasks.length > MAX_CHUNKS || !tasks.every((t) => heap.owns(t.bytes))) return null;
+    if (!pool || tasks.length < 2 || !tasks.every((t) => heap.owns(t.bytes))) return null;
     const m = heap.mark();
     try {
       const table = heap.tempBytes(4 * TASK_WORDS * tasks.length);
@@ -70,10 +70,13 @@ export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBacken
       const words = new Int32Array(buffer, table, TASK_WORDS * tasks.length);
       tasks.forEach((t, k) => writeTask(words, TASK_WORDS * k, t));
       const ctl = new Int32Array(buffer, 0, CTL.MSG);
-      ctl[CTL.KIND] = KIND_MERKLE;
-      ctl[CTL.JOB] = table;
-      ctl[CTL.JOB + 1] = roots;
-      pool.dispatch(threads, tasks.length, (k) => runMerkleTask(buffer, k));
+      // A job has at most MAX_CHUNKS chunks (one task each): larger states take several.
+      for (let first = 0; first < tasks.length; first += MAX_CHUNKS) {
+        ctl[CTL.KIND] = KIND_MERKLE;
+        ctl[CTL.JOB] = table + 4 * TASK_WORDS * first;
+        ctl[CTL.JOB + 1] = roots + 32 * first;
+        pool.dispatch(threads, Math.min(MAX_CHUNKS, tasks.length - first), (k) => runMerkleTask(buffer, k));
+      }
       return new Uint8Array(buffer, roots, 32 * tasks.length).slice();
     } finally {
       heap.release(m);
