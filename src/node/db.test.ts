@@ -82,7 +82,10 @@ test('a transaction that throws leaves nothing behind', () => {
 test('survives kill -9: every write the child reported committed is there, the file is intact', async () => {
   const path = join(tempDir(), 'node.db');
   const dbModule = new URL('./db.ts', import.meta.url).pathname;
-  // The child commits writes as fast as it can and prints each index after its commit returns.
+  // The child commits writes as fast as it can and prints each index after its commit returns; the
+  // next commit waits until that line is handed to the OS. (Without the wait a loop that never yields
+  // queues every line after a full socket buffer in memory, unsent: a CI run under load hung so after
+  // 243 lines. And a child ahead of its printed lines would break the in-flight bound below.)
   const child = spawn(
     process.execPath,
     [
@@ -96,13 +99,15 @@ test('survives kill -9: every write the child reported committed is there, the f
            db.peers.adjustScore('peer' + (i % 7), -1, 'n' + i, i);
            db.providers.add('a'.repeat(64), 'peer' + i, i);
          });
-         process.stdout.write(i + '\\n');
+         await new Promise((r) => process.stdout.write(i + '\\n', r));
        }`,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let acked = -1;
   let buf = '';
+  // Should it stall anyway, it fails here in a minute rather than at the runner's file timeout.
+  const stall = setTimeout(() => child.kill('SIGKILL'), 60_000);
   await new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', () => resolve());
@@ -114,8 +119,9 @@ test('survives kill -9: every write the child reported committed is there, the f
       if (acked >= 300 && child.exitCode === null && !child.killed) child.kill('SIGKILL');
     });
   });
+  clearTimeout(stall);
   assert.equal(child.signalCode, 'SIGKILL');
-  assert.ok(acked >= 300, `child acknowledged ${acked} writes`);
+  assert.ok(acked >= 300, `child acknowledged ${acked} writes (stalled: killed after 60 s)`);
 
   const db = openDb(path);
   for (let i = 0; i <= acked; i++) assert.equal(db.seen.has('m' + i), true, `write ${i} was acknowledged but is missing`);
