@@ -217,7 +217,7 @@ const FULL: Plan = {
   matmulSamples: 7,
   matmulSampleMs: 25,
   matmulTrainingShapes: true,
-  steps: { mlp: { warmup: 20, timed: 200, hashSamples: 10, hashEvery: 125 }, gpt: { warmup: 2, timed: 10, hashSamples: 5, hashEvery: 2 } },
+  steps: { mlp: { warmup: 100, timed: 300, hashSamples: 10, hashEvery: 125 }, gpt: { warmup: 2, timed: 10, hashSamples: 5, hashEvery: 2 } },
   peerSeconds: { mlp: 5, gpt: 5 },
 };
 

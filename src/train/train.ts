@@ -5,7 +5,7 @@
 import { NumericError, InputError } from '../errors.ts';
 import { crossEntropy } from '../engine/nn.ts';
 import { getBackend } from '../engine/kernels/current.ts';
-import { noGrad, withArena, withFiniteChecks, Tensor } from '../engine/tensor.ts';
+import { newData, noGrad, withArena, withFiniteChecks, Tensor } from '../engine/tensor.ts';
 import { traceInput, traceOp, tracing } from '../engine/trace.ts';
 import { classificationBatch, dataCursor, textBatch } from './data/batch.ts';
 import type { Dataset } from './data/dataset.ts';
@@ -75,10 +75,11 @@ export function prepareJob(spec: JobSpec, baseDir: string): Job {
   return job;
 }
 
-export function batchAt(job: Job, step: number): Batch {
+/** Batch `step`; `alloc` gives the features' array (default: a fresh one). */
+export function batchAt(job: Job, step: number, alloc?: (n: number) => Float32Array): Batch {
   const { spec, train } = job;
   if (train.kind === 'classification') {
-    const b = classificationBatch(train, { seed: spec.seed, batchSize: spec.batchSize, step });
+    const b = classificationBatch(train, { seed: spec.seed, batchSize: spec.batchSize, step }, alloc);
     return { kind: 'classification', x: b.x, y: b.y, batchSize: spec.batchSize };
   }
   if (spec.model.type !== 'gpt') throw new InputError('text datasets need a gpt model');
@@ -112,7 +113,8 @@ export function trainStep(job: Job, step: number): { loss: number; lr: number } 
 
 function stepInArena(job: Job, step: number): { loss: number; lr: number } {
   const { spec, model, optimizer } = job;
-  const batch = batchAt(job, step);
+  // The features in the step's arena (gone with the step); a traced step keeps them in plain memory.
+  const batch = batchAt(job, step, tracing ? undefined : (n) => newData(n));
   if (tracing) traceStepInputs(job, step, batch);
   for (const p of model.params) p.grad = null;
   const loss = lossOf(model, batch, step, true);

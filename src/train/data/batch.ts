@@ -102,14 +102,19 @@ export function classificationIndices(
   return { indices, epoch: epoch0 };
 }
 
+/**
+ * Batch `step`'s examples. `alloc` gives the features' array (a training step passes its arena's,
+ * so no fresh 200 KB array per MNIST step); it is filled completely, so it need not be zeroed.
+ */
 export function classificationBatch(
   train: ClassificationDataset,
   opts: { seed: number; batchSize: number; step: number },
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
 ): ClassificationBatch {
   const { indices, epoch } = classificationIndices(train, opts);
   const B = indices.length;
   const f = featureCount(train.inputShape);
-  const x = new Float32Array(B * f);
+  const x = alloc(B * f);
   const y = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const i = indices[b];
