@@ -479,6 +479,20 @@ describe('autograd', () => {
     assert.deepEqual(y.grad!.toArray(), [6]);
   });
 
+  test('leaves handed one gradient array get arrays of their own (in-place updates stay apart)', () => {
+    // add hands its gradient to both inputs, reshape passes it on: a, b and c would share one array.
+    const a = tensor([1, 2], [2], true), b = tensor([3, 4], [2], true), c = tensor([5, 6], [2, 1], true);
+    sum(add(add(a, b), reshape(c, [2]))).backward();
+    a.grad!.data[0] = 99; // as clipping or an optimizer writes into .grad
+    assert.deepEqual(a.grad!.toArray(), [99, 1]);
+    assert.deepEqual(b.grad!.toArray(), [1, 1]);
+    assert.deepEqual(c.grad!.toArray(), [1, 1]);
+    // A gradient made for one leaf alone (matmul's, mul's) is kept, not copied.
+    const w = tensor([1, 2, 3, 4], [2, 2], true);
+    sum(mul(w, 2)).backward();
+    assert.deepEqual(w.grad!.toArray(), [2, 2, 2, 2]);
+  });
+
   test('backward twice adds into .grad; noGrad records nothing', () => {
     const x = tensor([1, 2], [2], true);
     sum(mul(x, 3)).backward();

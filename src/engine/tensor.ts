@@ -167,14 +167,25 @@ export class Tensor {
     const start = seed ?? new Tensor(new Float32Array([1]), this.shape);
     if (!seed && tracing) traceOp('const', { value: 1 }, [], start);
     grads.set(this, start);
+    // How many tensors were handed each gradient array (backward functions pass one on unchanged:
+    // add to both inputs, reshape). A leaf handed an array no other tensor holds keeps it: nothing
+    // can write into it afterwards (accumulations only write into arrays their inputs hold).
+    const holders = new Map<Float32Array, number>([[start.data, 2]]); // the seed is the caller's
+    const hand = (x: Tensor, gi: Tensor): void => {
+      grads.set(x, gi);
+      holders.set(gi.data, (holders.get(gi.data) ?? 0) + 1);
+    };
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
       if (!g) continue;
       if (!t.gradFn) {
-        // A leaf gets its own buffer: `g` may be shared (add passes one gradient to both inputs,
-        // reshape shares data) and optimizers/clipping update .grad in place.
-        if (t.requiresGrad) t.grad = t.grad ? addInto(t.grad, g) : leafCopy(g, t.shape);
+        // A leaf gets its own buffer unless `g` is its alone: optimizers and clipping update .grad
+        // in place. A traced step always copies (the trace's op sequence is the dispute's).
+        if (t.requiresGrad) {
+          if (t.grad) t.grad = addInto(t.grad, g);
+          else t.grad = !tracing && holders.get(g.data) === 1 ? new Tensor(g.data, t.shape) : leafCopy(g, t.shape);
+        }
         continue;
       }
       const ins = t.gradFn.inputs;
@@ -184,7 +195,8 @@ export class Tensor {
           const a = acc[k];
           if (!a || !ins[k].requiresGrad) continue;
           if (a.size !== ins[k].size) throw new ShapeError(`${t.gradFn.op}: gradient shape [${a.shape}] for input [${ins[k].shape}]`);
-          grads.set(ins[k], a);
+          if (grads.get(ins[k]) === a) continue; // accumulated in place: the same holder
+          hand(ins[k], a);
         }
         grads.delete(t);
         continue;
@@ -197,7 +209,8 @@ export class Tensor {
           throw new ShapeError(`${t.gradFn.op}: gradient shape [${gi.shape}] for input [${ins[k].shape}]`);
         }
         const prev = grads.get(ins[k]);
-        grads.set(ins[k], prev ? addInto(prev, gi) : gi);
+        if (prev) grads.set(ins[k], addInto(prev, gi)); // a fresh array
+        else hand(ins[k], gi);
       }
       grads.delete(t);
     }
