@@ -74,7 +74,7 @@ test('shape and data must agree', () => {
 });
 
 test('tensorCommit (subtree walk) equals the full tree for sizes around every power of two', () => {
-  for (const chunks of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 100]) {
+  for (const chunks of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 100, 127, 128, 129, 255, 256, 257, 300, 1000]) {
     for (const extra of [0, 1, CHUNK_ELEMENTS - 1]) {
       const n = (chunks - 1) * CHUNK_ELEMENTS + 1 + extra;
       const d = values(n);
