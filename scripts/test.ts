@@ -1,12 +1,9 @@
 // The one test command (README, .ci/run): typecheck, then every *.test.ts under src/ and test/,
 // each file in its own `node --test` process. Files run `--jobs` at a time (default: 2, or 1 on a
-// one-core machine), the longest first so the run ends on short ones. Files that run real networks
-// (node processes with deadlines of seconds) come in two classes: the heavy ones (network-faults,
-// network-adversary: many nodes, disputes) never run beside each other, nor the light ones (cli,
-// demo, sdk-publish, bench-network) beside each other; a light one may run beside a heavy one
-// (each has always run beside some CPU-heavy file). A file's output is printed whole when it ends
-// (never interleaved), then a table of the files by duration. Exit status 1 when any file failed,
-// or when nothing matched: never an empty pass.
+// one-core machine); the files that run real networks (node processes with deadlines of seconds)
+// never run beside each other, and the longest files start first so the run ends on short ones.
+// A file's output is printed whole when it ends (never interleaved), then a table of the files by
+// duration. Exit status 1 when any file failed, or when nothing matched: never an empty pass.
 //
 //   npm test                      everything
 //   npm test -- src/engine chain  only files whose path contains one of the words (no typecheck)
@@ -39,10 +36,9 @@ const LONG_FIRST = [
   'test/op-judge-trace.test.ts',
   'test/bench-network.test.ts',
 ];
-// Files that run real node processes with deadlines of seconds: one of each class at a time.
+// Files that run real node processes with deadlines of seconds: one at a time.
 const FILE_TIMEOUT_S = 1200;
-const networkClass = (f: string): 'heavy' | 'light' | null =>
-  /^test\/network-(faults|adversary)\./.test(f) ? 'heavy' : /^test\/(network-|sdk-publish|bench-network)/.test(f) ? 'light' : null;
+const exclusive = (f: string) => /^test\/(network-|sdk-publish|bench-network)/.test(f);
 
 const argv = process.argv.slice(2);
 let jobs = availableParallelism() >= 2 ? 2 : 1;
@@ -156,25 +152,25 @@ function runFile(file: string): Promise<Done> {
   });
 }
 
-// A pool of `jobs` runners taking files in order; a network file waits until no other file of
-// its class runs (taking the next file it may run meanwhile).
+// A pool of `jobs` runners taking files in order; an exclusive file waits until no other
+// exclusive file runs (taking the next non-exclusive file meanwhile).
 const queue = [...files];
-const running = new Set<string>();
+let exclusiveRunning = false;
 async function worker(): Promise<void> {
   for (;;) {
-    const i = queue.findIndex((f) => networkClass(f) === null || !running.has(networkClass(f)!));
+    const i = queue.findIndex((f) => !exclusive(f) || !exclusiveRunning);
     if (i < 0) {
       if (queue.length === 0) return;
       await new Promise((r) => setTimeout(r, 200));
       continue;
     }
     const [file] = queue.splice(i, 1);
-    const cls = networkClass(file);
-    if (cls) running.add(cls);
+    const ex = exclusive(file);
+    if (ex) exclusiveRunning = true;
     try {
       results.push(await runFile(file));
     } finally {
-      if (cls) running.delete(cls);
+      if (ex) exclusiveRunning = false;
     }
   }
 }
