@@ -211,8 +211,11 @@ export function prepareCommits(items: readonly { data: TensorData }[]): void {
   warmHashing();
 }
 
-/** Compiles and runs the hashing code once on this thread (WebAssembly instance, JIT). */
+let warmed = false;
+/** Compiles and runs the hashing code on this thread (WebAssembly instance, JIT); once a thread. */
 export function warmHashing(): void {
+  if (warmed) return;
+  warmed = true;
   warmMerkle();
   subtreeRoot(new Uint8Array(CHUNK_BYTES), 1, 0, 0);
 }
@@ -308,9 +311,13 @@ export function tensorCommits(items: readonly { shape: readonly number[]; data: 
   const bytes = items.map((it) => bytesOf(it.data));
   // The kernel threads when the tensors are in their memory (the state of a job is), else the helper.
   const backend = getBackend();
-  const subtrees: SubtreeTask[] = [];
-  for (let k = 0; k < tasks.length; k += 3) subtrees.push({ bytes: bytes[tasks[k]], chunks: chunks[tasks[k]], first: tasks[k + 1], height: tasks[k + 2] });
-  const roots = backend.subtreeRoots?.(subtrees) ?? helperRoots(bytes, chunks, tasks);
+  let roots: Uint8Array | null = null;
+  if (backend.subtreeRoots) {
+    const subtrees: SubtreeTask[] = [];
+    for (let k = 0; k < tasks.length; k += 3) subtrees.push({ bytes: bytes[tasks[k]], chunks: chunks[tasks[k]], first: tasks[k + 1], height: tasks[k + 2] });
+    roots = backend.subtreeRoots(subtrees);
+  }
+  roots ??= helperRoots(bytes, chunks, tasks);
   if (!roots) return items.map((it) => tensorCommit(it.shape, it.data));
   // Each tensor's root from its subtree roots (the levels above TASK_HEIGHT).
   const out: Uint8Array[] = [];

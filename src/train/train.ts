@@ -114,7 +114,7 @@ export function trainStep(job: Job, step: number): { loss: number; lr: number } 
 function stepInArena(job: Job, step: number): { loss: number; lr: number } {
   const { spec, model, optimizer } = job;
   // The features in the step's arena (gone with the step); a traced step keeps them in plain memory.
-  const batch = batchAt(job, step, tracing ? undefined : (n) => newData(n));
+  const batch = batchAt(job, step, tracing ? undefined : newData);
   if (tracing) traceStepInputs(job, step, batch);
   for (const p of model.params) p.grad = null;
   const loss = lossOf(model, batch, step, true);

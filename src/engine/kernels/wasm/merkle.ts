@@ -77,8 +77,11 @@ export function runMerkleTask(buffer: ArrayBufferLike, k: number): void {
   new Uint8Array(buffer, ctl[CTL.JOB + 1] + 32 * k, 32).set(root);
 }
 
-/** Compiles and runs the hashing once on this thread (WebAssembly instance, JIT), off the clock. */
+let warmed = false;
+/** Compiles and runs the hashing on this thread (WebAssembly instance, JIT), off the clock; once a thread. */
 export function warmMerkle(): void {
+  if (warmed) return;
+  warmed = true;
   const bytes = new Uint8Array(128 * CHUNK_BYTES);
   for (let i = 0; i < 4; i++) subtreeRoot(bytes, 128, 0, 7);
 }
